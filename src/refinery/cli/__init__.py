@@ -1,0 +1,37 @@
+"""The ``refinery`` command: parse flags, call one library function, render, exit.
+
+Each command lives in its own module and registers itself on ``app``; heavy imports happen inside
+the command body so that ``refinery --help`` starts fast. Only this package catches errors: a
+RefineryError becomes ``error: <one line>`` on stderr with its exit code; anything else becomes one
+line and a hint to rerun with ``--verbose`` for the traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from . import analyze, context_cmd, token_analysis, undo_cmd  # noqa: E402,F401,I001  (register commands)
+from .app import app, state
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    """Console-script entry point: Typer handles usage errors (exit 2), we handle the rest."""
+    from ..errors import RefineryError
+
+    try:
+        app()
+    except RefineryError as exc:
+        _fail(str(exc), exc.exit_code)
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+    except Exception as exc:  # the last line of defence: one line, never a traceback by default
+        if state.verbose:
+            raise
+        _fail(f"unexpected {type(exc).__name__}: {exc} (run with --verbose for the traceback)", 1)
+
+
+def _fail(message: str, code: int) -> None:
+    sys.stderr.write(f"error: {message}\n")
+    sys.exit(code)

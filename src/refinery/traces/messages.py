@@ -1,0 +1,212 @@
+"""Message normalisers: every chat-message shape becomes a ``Message``.
+
+LangChain's serialised messages and ``generations``, OpenAI dicts (incl. ``choices``),
+Anthropic-style content blocks and OTel GenAI ``parts`` are understood.
+
+Normalisers are forgiving: anything they do not recognise is skipped rather than raised, because a
+trace with an odd message is still worth analysing. They never invent content.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from .model import Message, ToolCall
+
+_LC_ROLES = {
+    "SystemMessage": "system",
+    "HumanMessage": "user",
+    "AIMessage": "assistant",
+    "AIMessageChunk": "assistant",
+    "ToolMessage": "tool",
+    "FunctionMessage": "tool",
+    "ChatMessage": "user",
+}
+_TYPE_ROLES = {
+    "system": "system",
+    "human": "user",
+    "user": "user",
+    "ai": "assistant",
+    "assistant": "assistant",
+    "model": "assistant",
+    "tool": "tool",
+    "function": "tool",
+    "developer": "system",
+}
+
+
+def to_text(value: Any) -> str:
+    """Text of a value: strings as is, content parts joined, anything else as compact JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return "\n".join(text for text in (_part_text(part) for part in value) if text)
+    if isinstance(value, dict) and isinstance(value.get("text"), str):
+        return str(value["text"])
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _part_text(part: Any) -> str:
+    if isinstance(part, str):
+        return part
+    if not isinstance(part, dict):
+        return ""
+    for key in ("text", "content", "result", "output"):
+        if isinstance(part.get(key), str):
+            return str(part[key])
+    if part.get("type") in {"tool_use", "tool_call", "function_call", "tool_call_response"}:
+        return ""
+    return ""
+
+
+def arguments_text(value: Any) -> str:
+    """Tool-call arguments as text: strings verbatim, objects as JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def normalise_message(raw: Any) -> Message | None:
+    """One message from any known shape, or None when the value is not a message."""
+    if isinstance(raw, str):
+        return Message(role="user", content=raw)
+    if not isinstance(raw, dict):
+        return None
+    if raw.get("lc") == 1 and isinstance(raw.get("kwargs"), dict):
+        return _from_langchain(raw)
+    if "message" in raw and isinstance(raw["message"], dict) and "role" not in raw:
+        return normalise_message(raw["message"])  # an OpenAI choice or a LangChain generation
+    role = raw.get("role") or raw.get("type")
+    if not isinstance(role, str):
+        return None
+    return _from_dict(raw, _TYPE_ROLES.get(role, role))
+
+
+def normalise_messages(raw: Any) -> tuple[Message, ...]:
+    """Messages from a list; nested lists (LangChain batches) are flattened."""
+    if isinstance(raw, dict):
+        found = normalise_message(raw)
+        return (found,) if found else ()
+    if not isinstance(raw, list):
+        return ()
+    messages: list[Message] = []
+    for item in _flatten(raw):
+        found = normalise_message(item)
+        if found is not None:
+            messages.append(found)
+    return tuple(messages)
+
+
+def messages_from_generations(generations: Any) -> tuple[Message, ...]:
+    """Messages from LangChain ``generations`` (a list of lists of generations)."""
+    messages: list[Message] = []
+    for generation in _flatten(generations if isinstance(generations, list) else []):
+        if not isinstance(generation, dict):
+            continue
+        if isinstance(generation.get("message"), dict):
+            found = normalise_message(generation["message"])
+        else:
+            found = Message(role="assistant", content=to_text(generation.get("text")))
+        if found is not None:
+            messages.append(found)
+    return tuple(messages)
+
+
+def messages_from_choices(choices: Any) -> tuple[Message, ...]:
+    """Messages from an OpenAI ``choices`` list."""
+    found = (normalise_message(c) for c in choices if isinstance(c, dict)) if choices else ()
+    return tuple(m for m in found if m is not None)
+
+
+def _flatten(items: list[Any]) -> Iterable[Any]:
+    for item in items:
+        if isinstance(item, list):
+            yield from _flatten(item)
+        else:
+            yield item
+
+
+def _from_langchain(raw: dict[str, Any]) -> Message:
+    kwargs: dict[str, Any] = raw["kwargs"]
+    ids = raw.get("id") or []
+    class_name = ids[-1] if isinstance(ids, list) and ids else ""
+    role = _LC_ROLES.get(str(class_name)) or _TYPE_ROLES.get(str(kwargs.get("type", "")), "user")
+    if class_name == "ChatMessage" and isinstance(kwargs.get("role"), str):
+        role = _TYPE_ROLES.get(kwargs["role"], kwargs["role"])
+    return _from_dict(kwargs, role)
+
+
+def _from_dict(raw: dict[str, Any], role: str) -> Message:
+    content = raw.get("content")
+    if content is None and "parts" in raw:
+        content = raw["parts"]
+    tool_calls = _tool_calls(raw)
+    if isinstance(content, list):
+        tool_calls = tool_calls + _tool_calls_in_parts(content)
+    tool_call_id = raw.get("tool_call_id") or _tool_result_id(content)
+    name = raw.get("name")
+    return Message(
+        role=role,
+        content=to_text(content),
+        tool_calls=tool_calls,
+        tool_call_id=str(tool_call_id) if tool_call_id else None,
+        name=name if isinstance(name, str) else None,
+    )
+
+
+def _tool_calls(raw: dict[str, Any]) -> tuple[ToolCall, ...]:
+    calls = raw.get("tool_calls")
+    if not calls and isinstance(raw.get("additional_kwargs"), dict):
+        calls = raw["additional_kwargs"].get("tool_calls")
+    if not calls and isinstance(raw.get("function_call"), dict):
+        calls = [{"function": raw["function_call"]}]
+    found: list[ToolCall] = []
+    for call in calls or []:
+        if not isinstance(call, dict):
+            continue
+        function: dict[str, Any] = (
+            call["function"] if isinstance(call.get("function"), dict) else call
+        )
+        name = function.get("name")
+        if not isinstance(name, str):
+            continue
+        args = function.get("arguments", function.get("args", function.get("input")))
+        found.append(
+            ToolCall(id=_opt_str(call.get("id")), name=name, arguments=arguments_text(args))
+        )
+    return tuple(found)
+
+
+def _tool_calls_in_parts(parts: list[Any]) -> tuple[ToolCall, ...]:
+    found: list[ToolCall] = []
+    for part in parts:
+        if isinstance(part, dict) and part.get("type") in {
+            "tool_use",
+            "tool_call",
+            "function_call",
+        }:
+            name = part.get("name")
+            if isinstance(name, str):
+                args = part.get("input", part.get("arguments", part.get("args")))
+                found.append(
+                    ToolCall(id=_opt_str(part.get("id")), name=name, arguments=arguments_text(args))
+                )
+    return tuple(found)
+
+
+def _tool_result_id(content: Any) -> str | None:
+    if isinstance(content, list):
+        for part in content:
+            if isinstance(part, dict) and part.get("type") in {"tool_result", "tool_call_response"}:
+                return _opt_str(part.get("tool_use_id") or part.get("id"))
+    return None
+
+
+def _opt_str(value: Any) -> str | None:
+    return str(value) if value not in (None, "") else None

@@ -1,0 +1,286 @@
+"""The trace model: one agent execution as a tree of runs, whatever the source called them.
+
+LangSmith's "run", OpenTelemetry's "span" and Langfuse's "observation" all become a ``Run``. Values
+are frozen and hold no clients or I/O; run ids are kept exactly as the source gives them so that
+evidence can point back at the source. A ``Trace`` keeps its runs in execution order and answers
+tree questions (children, ancestors, depth) from indices built once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+
+from ..errors import InputError
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+
+class RunKind(StrEnum):
+    """What a run is, in LangSmith's vocabulary (OpenInference span kinds map onto it)."""
+
+    LLM = "llm"
+    CHAIN = "chain"
+    AGENT = "agent"
+    TOOL = "tool"
+    RETRIEVER = "retriever"
+    PROMPT = "prompt"
+    PARSER = "parser"
+    EMBEDDING = "embedding"
+    OTHER = "other"
+
+
+class ToolCall(BaseModel):
+    """A tool call requested by a model."""
+
+    model_config = _FROZEN
+
+    id: str | None = None
+    """The call id the model gave, used to pair it with the tool's result message."""
+    name: str
+    """The tool the model asked for."""
+    arguments: str = ""
+    """The arguments exactly as the model wrote them (JSON text; objects are serialised)."""
+
+
+class Message(BaseModel):
+    """One chat message, normalised from LangChain, OpenAI, GenAI or OpenInference shapes."""
+
+    model_config = _FROZEN
+
+    role: str
+    """``system``, ``user``, ``assistant`` or ``tool`` (other roles are kept as given)."""
+    content: str = ""
+    """The message text; multi-part content is joined with newlines."""
+    tool_calls: tuple[ToolCall, ...] = ()
+    """Tool calls requested in an assistant message."""
+    tool_call_id: str | None = None
+    """For a tool message: the call it answers."""
+    name: str | None = None
+    """The author's name when the source gives one (a tool's name, an agent's name)."""
+
+
+class TokenUsage(BaseModel):
+    """Token counts reported by the source (not estimated)."""
+
+    model_config = _FROZEN
+
+    prompt_tokens: int | None = None
+    """Input tokens of the call."""
+    completion_tokens: int | None = None
+    """Output tokens of the call."""
+    total_tokens: int | None = None
+    """Total tokens, as reported or as the sum of the two."""
+
+
+class Run(BaseModel):
+    """One step of an agent execution: an LLM call, a tool call, a chain, a retriever..."""
+
+    model_config = _FROZEN
+
+    id: str
+    """The source id: LangSmith run UUID, OTel span id (hex), Langfuse observation id, ``msg-N``."""
+    trace_id: str
+    """The id of the trace this run belongs to."""
+    parent_id: str | None = None
+    """The parent run's id; None for a root."""
+    order: str = ""
+    """A source-given sort key among siblings (LangSmith ``dotted_order``, a start timestamp...)."""
+    name: str = ""
+    """The run's name (function, chain, model or tool name)."""
+    kind: RunKind = RunKind.OTHER
+    """What the run is."""
+    start_time: datetime | None = None
+    """When the run started."""
+    end_time: datetime | None = None
+    """When the run ended."""
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    """Raw inputs as the source recorded them."""
+    outputs: dict[str, Any] | None = None
+    """Raw outputs as the source recorded them."""
+    error: str | None = None
+    """Error text or exception (message and traceback) when the run failed."""
+    status: str = "ok"
+    """``ok``, ``error`` or ``unset``."""
+    model: str | None = None
+    """Model name of an LLM run."""
+    provider: str | None = None
+    """Model provider of an LLM run (``openai``, ``anthropic``...)."""
+    invocation_params: dict[str, Any] = Field(default_factory=dict)
+    """Parameters the model was called with (temperature, max_tokens, tools...)."""
+    usage: TokenUsage | None = None
+    """Token usage reported by the source."""
+    input_messages: tuple[Message, ...] = ()
+    """Normalised messages sent to the model."""
+    output_messages: tuple[Message, ...] = ()
+    """Normalised messages the model returned."""
+    finish_reason: str | None = None
+    """Why the model stopped (``stop``, ``length``, ``tool_calls``, ``max_tokens``...)."""
+    available_tools: tuple[str, ...] = ()
+    """Names of the tools offered to the model in this call."""
+    tool_name: str | None = None
+    """For a tool run: the tool's name."""
+    tool_args: str | None = None
+    """For a tool run: its arguments as text."""
+    tool_result: str | None = None
+    """For a tool run: its result as text."""
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    """Source metadata (attributes, extra.metadata)."""
+    tags: tuple[str, ...] = ()
+    """Source tags."""
+
+    @property
+    def failed(self) -> bool:
+        """True when the source recorded an error for this run."""
+        return self.status == "error" or bool(self.error)
+
+    @property
+    def output_text(self) -> str:
+        """The text of the run's output messages, or its tool result."""
+        if self.output_messages:
+            return "\n".join(m.content for m in self.output_messages if m.content)
+        return self.tool_result or ""
+
+
+class Trace(BaseModel):
+    """A tree of runs from one agent execution, in execution order."""
+
+    model_config = _FROZEN
+
+    id: str
+    """The trace id as the source gives it."""
+    source: str
+    """Where it came from: ``file``, ``langsmith`` or ``langfuse``."""
+    format: str
+    """The detected format (``langsmith-runs``, ``otlp``, ``span-tree``, ``transcript``...)."""
+    runs: tuple[Run, ...]
+    """Every run, parents before children, siblings in execution order."""
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    """Trace-level metadata (file path, project, session)."""
+
+    _by_id: dict[str, Run] = PrivateAttr(default_factory=dict)
+    _children: dict[str | None, list[Run]] = PrivateAttr(default_factory=dict)
+    _depth: dict[str, int] = PrivateAttr(default_factory=dict)
+
+    def model_post_init(self, context: Any, /) -> None:
+        """Build the id, children and depth indices once."""
+        for run in self.runs:
+            self._by_id[run.id] = run
+            self._children.setdefault(run.parent_id, []).append(run)
+            parent_depth = self._depth.get(run.parent_id, -1) if run.parent_id else -1
+            self._depth[run.id] = parent_depth + 1
+
+    def __len__(self) -> int:
+        return len(self.runs)
+
+    def __iter__(self) -> Iterator[Run]:  # type: ignore[override]
+        return iter(self.runs)
+
+    def get(self, run_id: str) -> Run | None:
+        """The run with this id, or None."""
+        return self._by_id.get(run_id)
+
+    def __contains__(self, run_id: object) -> bool:
+        return isinstance(run_id, str) and run_id in self._by_id
+
+    @property
+    def roots(self) -> list[Run]:
+        """Runs without a parent, in execution order."""
+        return list(self._children.get(None, []))
+
+    @property
+    def root(self) -> Run:
+        """The first root run."""
+        return self.runs[0]
+
+    def children(self, run_id: str) -> list[Run]:
+        """Direct children of a run, in execution order."""
+        return list(self._children.get(run_id, []))
+
+    def parent(self, run_id: str) -> Run | None:
+        """The parent of a run, or None for a root."""
+        run = self._by_id.get(run_id)
+        return self._by_id.get(run.parent_id) if run and run.parent_id else None
+
+    def ancestors(self, run_id: str) -> list[Run]:
+        """Parent, grandparent... up to the root."""
+        found: list[Run] = []
+        current = self.parent(run_id)
+        while current is not None:
+            found.append(current)
+            current = self.parent(current.id)
+        return found
+
+    def depth(self, run_id: str) -> int:
+        """0 for a root, 1 for its children..."""
+        return self._depth[run_id]
+
+    def position(self, run_id: str) -> int:
+        """The run's index in execution order."""
+        return self.runs.index(self._by_id[run_id])
+
+    def of_kind(self, *kinds: RunKind) -> list[Run]:
+        """Runs of the given kinds, in execution order."""
+        return [run for run in self.runs if run.kind in kinds]
+
+
+def build_trace(
+    runs: Iterable[Run],
+    *,
+    trace_id: str | None,
+    source: str,
+    format: str,
+    metadata: dict[str, Any] | None = None,
+) -> Trace:
+    """Order ``runs`` depth-first in execution order and check the tree; parsers make Traces so.
+
+    Raises:
+        InputError: no runs, duplicate ids, a missing parent or a parent cycle.
+    """
+    listed = list(runs)
+    if not listed:
+        raise InputError("the trace has no runs", "check that the file is a complete trace export")
+    by_id: dict[str, Run] = {}
+    for run in listed:
+        if run.id in by_id:
+            raise InputError(f"run {run.id} appears twice in the trace", "export the trace again")
+        by_id[run.id] = run
+    children: dict[str | None, list[tuple[int, Run]]] = {}
+    for index, run in enumerate(listed):
+        if run.parent_id is not None and run.parent_id not in by_id:
+            raise InputError(
+                f"run {run.id} names parent {run.parent_id}, which is not in the trace",
+                "export the whole trace, not a part of it",
+            )
+        children.setdefault(run.parent_id, []).append((index, run))
+    ordered = _depth_first(children)
+    if len(ordered) != len(listed):
+        stuck = next(run.id for run in listed if run.id not in {r.id for r in ordered})
+        raise InputError(f"run {stuck} is part of a parent cycle", "the trace's parent links loop")
+    return Trace(
+        id=trace_id or ordered[0].trace_id or ordered[0].id,
+        source=source,
+        format=format,
+        runs=tuple(ordered),
+        metadata=metadata or {},
+    )
+
+
+def _sort_key(item: tuple[int, Run]) -> tuple[str, str, int]:
+    index, run = item
+    started = run.start_time.isoformat() if run.start_time else ""
+    return (run.order or started, started, index)
+
+
+def _depth_first(children: dict[str | None, list[tuple[int, Run]]]) -> list[Run]:
+    ordered: list[Run] = []
+    stack = sorted(children.get(None, []), key=_sort_key, reverse=True)
+    while stack:
+        _, run = stack.pop()
+        ordered.append(run)
+        stack.extend(sorted(children.get(run.id, []), key=_sort_key, reverse=True))
+    return ordered

@@ -1,0 +1,199 @@
+"""Where traces come from: a file whose format is detected from its content, or a service by id.
+
+Formats register a cheap ``detect(doc)`` and a ``parse(doc, origin)``; the first format whose
+``detect`` accepts the parsed JSON wins. Remote sources (LangSmith, Langfuse) register a fetcher by
+name. Built-ins register on first use, as plugins from the ``refinery.formats`` entry-point group
+do.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+from ..config import Settings
+from ..errors import InputError
+from ..progress import OnProgress, ProgressEvent, no_progress
+from .model import Trace
+
+_BUILTIN_FORMAT_MODULES = ("langsmith", "otlp", "spantree", "langfuse", "transcript")
+_BUILTIN_FETCHER_MODULES = ("langsmith_fetch", "langfuse_fetch")
+_BIG_FILE_BYTES = 20 * 1024 * 1024
+_UUID = re.compile(
+    r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
+)
+_HEX_ID = re.compile(r"^[0-9a-fA-F]{32}$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TraceFormat:
+    """A file format: a cheap content test and a parser."""
+
+    name: str
+    """The format's name as reported in ``trace.format``."""
+    detect: Callable[[Any], bool]
+    """True when the parsed JSON document looks like this format."""
+    parse: Callable[[Any, str], Trace]
+    """Turn the document (and its origin, for messages) into a Trace."""
+
+
+Fetcher = Callable[[str, Settings, OnProgress], Trace]
+
+_FORMATS: list[TraceFormat] = []
+_FETCHERS: dict[str, Fetcher] = {}
+_loaded = False
+
+
+def register_format(fmt: TraceFormat) -> TraceFormat:
+    """Add a file format to the registry."""
+    _FORMATS.append(fmt)
+    return fmt
+
+
+def fetcher(name: str) -> Callable[[Fetcher], Fetcher]:
+    """Register a remote source (``langsmith``, ``langfuse``) by name."""
+
+    def register(fn: Fetcher) -> Fetcher:
+        _FETCHERS[name] = fn
+        return fn
+
+    return register
+
+
+def formats() -> list[TraceFormat]:
+    """Every registered file format, built-ins first."""
+    _load_plugins()
+    return list(_FORMATS)
+
+
+def load_trace(
+    ref: str | Path,
+    settings: Settings | None = None,
+    *,
+    source: str | None = None,
+    on_progress: OnProgress = no_progress,
+) -> Trace:
+    """Load a trace from a file path or, for an id, from LangSmith (default) or Langfuse.
+
+    Args:
+        ref: a path to a trace file, or a trace or run id.
+        settings: keys and cache settings for remote sources.
+        source: ``file``, ``langsmith`` or ``langfuse``; guessed from ``ref`` when None.
+        on_progress: receives progress for fetches and big files.
+    """
+    from ..config import load_settings
+
+    settings = settings or load_settings()
+    _load_plugins()
+    text = str(ref)
+    chosen = source or _guess_source(text)
+    if chosen == "file":
+        return load_trace_file(Path(text), on_progress=on_progress)
+    if chosen not in _FETCHERS:
+        raise InputError(
+            f"unknown trace source {chosen!r}", f"use one of: file, {', '.join(sorted(_FETCHERS))}"
+        )
+    return _FETCHERS[chosen](text, settings, on_progress)
+
+
+def _guess_source(ref: str) -> str:
+    if Path(ref).exists():
+        return "file"
+    if _UUID.match(ref) or _HEX_ID.match(ref):
+        return "langsmith"
+    raise InputError(
+        f"cannot read trace {ref}: no such file",
+        "give a path to a trace file, or a LangSmith/Langfuse trace id",
+    )
+
+
+def load_trace_file(path: Path, *, on_progress: OnProgress = no_progress) -> Trace:
+    """Read a trace file, detect its format from its content and parse it."""
+    doc = read_json_document(path, on_progress=on_progress)
+    for fmt in formats():
+        if fmt.detect(doc):
+            on_progress(ProgressEvent(stage="parse", message=f"parsing {path.name} as {fmt.name}"))
+            trace = fmt.parse(doc, str(path))
+            return trace.model_copy(update={"metadata": {**trace.metadata, "path": str(path)}})
+    raise InputError(
+        f"cannot read {path}: no known trace format",
+        "looked for LangSmith runs, OTLP resourceSpans, span-tree spans, Langfuse observations "
+        "and chat messages",
+    )
+
+
+def read_json_document(path: Path, *, on_progress: OnProgress = no_progress) -> Any:
+    """Parse a JSON or JSON Lines file, with one clear error for every way it can be unreadable."""
+    data = _read_bytes(path, on_progress)
+    if b"\x00" in data[:8192]:
+        raise InputError(f"cannot read {path}: it is a binary file", "give a JSON trace export")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"cannot read {path}: not UTF-8 text", "give a JSON trace export") from exc
+    if not text.strip():
+        raise InputError(f"cannot read {path}: the file is empty", "give a non-empty trace export")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as whole_error:
+        return _json_lines(path, text, whole_error)
+
+
+def _read_bytes(path: Path, on_progress: OnProgress) -> bytes:
+    try:
+        size = path.stat().st_size
+        if size > _BIG_FILE_BYTES:
+            on_progress(ProgressEvent(stage="read", message=f"reading {path.name}", total=size))
+        return path.read_bytes()
+    except FileNotFoundError as exc:
+        raise InputError(f"cannot read {path}: no such file", "check the path") from exc
+    except IsADirectoryError as exc:
+        raise InputError(f"cannot read {path}: it is a directory", "give a trace file") from exc
+    except OSError as exc:
+        raise InputError(
+            f"cannot read {path}: {exc.strerror}", "check the file's permissions"
+        ) from exc
+
+
+def _json_lines(path: Path, text: str, whole_error: json.JSONDecodeError) -> list[Any]:
+    lines = [line for line in text.splitlines() if line.strip()]
+    if len(lines) < 2:
+        raise _invalid_json(path, whole_error)
+    docs: list[Any] = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            docs.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                f"cannot read {path}: invalid JSON on line {number} ({exc.msg})",
+                "the file may be truncated; export the trace again",
+            ) from exc
+    return docs
+
+
+def _invalid_json(path: Path, exc: json.JSONDecodeError) -> InputError:
+    truncated = exc.pos >= len(exc.doc.rstrip()) - 1
+    problem = "truncated JSON" if truncated else f"invalid JSON at line {exc.lineno} ({exc.msg})"
+    return InputError(f"cannot read {path}: {problem}", "export the trace again")
+
+
+def _load_plugins() -> None:
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    for name in (*_BUILTIN_FORMAT_MODULES, *_BUILTIN_FETCHER_MODULES):
+        try:
+            importlib.import_module(f"{__package__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__package__}.{name}":
+                raise
+    for group in ("refinery.formats",):
+        for entry in entry_points(group=group):
+            entry.load()
