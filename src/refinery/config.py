@@ -24,6 +24,10 @@ _KNOWN_PREFIXES = (
     "GEMINI_",
     "AZURE_OPENAI_",
     "REFINERY_",
+    "FAILURE_ANALYST_SYSTEM_PROMPT_",
+    "DIAGNOSIS_SYSTEM_PROMPT_",
+    "HYPOTHESIS_GENERATOR_SYSTEM_PROMPT_",
+    "HOLISTIC_ANALYSIS_TEMPLATE_",
 )
 
 
@@ -47,6 +51,8 @@ class Settings:
     """Base URL for an OpenAI-compatible server, by flag or REFINERY_BASE_URL."""
     verbose: bool = False
     """Log raw prompts and responses; show tracebacks."""
+    redact: bool = True
+    """Redact keys and personal data before anything is sent to an LLM (``--no-redact`` turns it off)."""
 
     @property
     def state_dir(self) -> Path:

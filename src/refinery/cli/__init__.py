@@ -21,7 +21,7 @@ def main() -> None:
     from ..errors import RefineryError
 
     try:
-        app()
+        app(args=_apply_default(sys.argv[1:]))
     except RefineryError as exc:
         _fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
@@ -30,6 +30,17 @@ def main() -> None:
         if state.verbose:
             raise
         _fail(f"unexpected {type(exc).__name__}: {exc} (run with --verbose for the traceback)", 1)
+
+
+def _apply_default(args: list[str]) -> list[str]:
+    """``--apply`` without a number means the best valid hypothesis (rank 0 internally)."""
+    fixed: list[str] = []
+    for index, arg in enumerate(args):
+        fixed.append(arg)
+        following = args[index + 1] if index + 1 < len(args) else ""
+        if arg == "--apply" and not following.isdigit():
+            fixed.append("0")
+    return fixed
 
 
 def _fail(message: str, code: int) -> None:

@@ -1,1 +1,143 @@
-"""Placeholder until the command lands."""
+"""``refinery analyze``: diagnose one failing trace and propose (or apply) ranked fixes."""
+
+from __future__ import annotations
+
+import typer
+
+from .app import app, state
+
+_CONTEXT = "Project files"
+_ANALYSER = "Analyser"
+_APPLY = "Applying a fix"
+
+
+def _split(values: list[str] | None) -> tuple[str, ...]:
+    """Comma-separated lists, possibly repeated, as one tuple of non-empty paths."""
+    return tuple(p.strip() for value in values or () for p in value.split(",") if p.strip())
+
+
+@app.command(no_args_is_help=True)
+def analyze(
+    trace: str = typer.Argument(
+        ..., help="A trace file (any supported format) or a LangSmith/Langfuse trace or run id."
+    ),
+    project: str = typer.Option(
+        ..., "--project", "-p", help="The agent's name; its files are remembered under it."
+    ),
+    expected: str = typer.Option(
+        ..., "--expected", "-e", help="One line: what the agent should have done."
+    ),
+    prompt_files: list[str] = typer.Option(
+        None, "--prompt-files", help="Prompt files, comma-separated.", rich_help_panel=_CONTEXT
+    ),
+    eval_files: list[str] = typer.Option(
+        None, "--eval-files", help="Eval files, comma-separated.", rich_help_panel=_CONTEXT
+    ),
+    config_files: list[str] = typer.Option(
+        None, "--config-files", help="Config files, comma-separated.", rich_help_panel=_CONTEXT
+    ),
+    add_prompt: list[str] = typer.Option(
+        None, "--add-prompt", help="Add a prompt file (repeatable).", rich_help_panel=_CONTEXT
+    ),
+    add_eval: list[str] = typer.Option(
+        None, "--add-eval", help="Add an eval file (repeatable).", rich_help_panel=_CONTEXT
+    ),
+    remove_prompt: list[str] = typer.Option(
+        None, "--remove-prompt", help="Forget a prompt file (repeatable).", rich_help_panel=_CONTEXT
+    ),
+    remove_eval: list[str] = typer.Option(
+        None, "--remove-eval", help="Forget an eval file (repeatable).", rich_help_panel=_CONTEXT
+    ),
+    update: bool = typer.Option(
+        False,
+        "--update",
+        help="Replace the saved file lists instead of adding to them.",
+        rich_help_panel=_CONTEXT,
+    ),
+    extract_from_trace: bool = typer.Option(
+        False,
+        "--extract-from-trace",
+        help="Save the prompts, configs and eval examples found in the trace as project files.",
+        rich_help_panel=_CONTEXT,
+    ),
+    apply: str | None = typer.Option(
+        None,
+        "--apply",
+        metavar="[N]",
+        help="Apply the best valid fix, or fix N. Without it nothing is written (dry run).",
+        rich_help_panel=_APPLY,
+    ),
+    allow_dirty: bool = typer.Option(
+        False,
+        "--allow-dirty",
+        help="Apply even if a target file has uncommitted changes (they are not committed).",
+        rich_help_panel=_APPLY,
+    ),
+    provider: str | None = typer.Option(
+        None,
+        "--provider",
+        help="offline, openai, anthropic, gemini, azure or openai-compatible.",
+        rich_help_panel=_ANALYSER,
+    ),
+    model: str | None = typer.Option(None, "--model", help="LLM model.", rich_help_panel=_ANALYSER),
+    base_url: str | None = typer.Option(
+        None, "--base-url", help="Base URL of an OpenAI-compatible server.", rich_help_panel=_ANALYSER
+    ),
+    budget: int = typer.Option(
+        30_000, "--budget", min=1000, help="Token budget for the condensed trace."
+    ),
+    source: str | None = typer.Option(
+        None, "--source", help="Where TRACE comes from: file, langsmith or langfuse (guessed)."
+    ),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Fetch the trace even if cached."),
+    json_output: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
+) -> None:
+    """Diagnose a failing trace against the expected behaviour and propose ranked fixes.
+
+    Example:  refinery analyze trace.json --project support-bot
+    --expected "should say it cannot remember past chats" --prompt-files prompts/system.txt
+
+    The first run with files saves them for the project; later runs reuse them. With no API key the
+    built-in offline analyser runs (rule-based). Nothing is written unless you pass --apply.
+    """
+    from ..config import load_settings
+    from ..pipeline import AnalyzeOptions, ContextRequest
+    from ..pipeline import analyze as run_analysis
+    from .render_analysis import render_analysis
+    from .view import console_progress, stdout_console
+
+    settings = load_settings(
+        provider=provider, model=model, base_url=base_url, verbose=state.verbose or None
+    ).with_overrides(use_cache=False if no_cache else None)
+    context = ContextRequest(
+        prompt_files=_split(prompt_files),
+        eval_files=_split(eval_files),
+        config_files=_split(config_files),
+        add_prompts=_split(add_prompt),
+        add_evals=_split(add_eval),
+        remove_prompts=_split(remove_prompt),
+        remove_evals=_split(remove_eval),
+        update=update,
+        extract_from_trace=extract_from_trace,
+    )
+    options = AnalyzeOptions(
+        budget=budget, source=source, apply=_apply_rank(apply), allow_dirty=allow_dirty, context=context
+    )
+    with console_progress() as on_progress:
+        result = run_analysis(
+            trace, project=project, expected=expected, settings=settings, options=options,
+            on_progress=on_progress,
+        )  # fmt: skip
+    render_analysis(result, stdout_console(), as_json=json_output)
+    if not any(h.valid for h in result.hypotheses) and result.applied is None:
+        raise typer.Exit(1)
+
+
+def _apply_rank(value: str | None) -> int | None:
+    if value is None:
+        return None
+    if not value.isdigit():
+        from ..errors import InputError
+
+        raise InputError(f"--apply {value}: not a hypothesis number", "use --apply or --apply N")
+    return int(value)

@@ -1,7 +1,9 @@
 """Message normalisers: every chat-message shape becomes a ``Message``.
 
 LangChain's serialised messages and ``generations``, OpenAI dicts (incl. ``choices``),
-Anthropic-style content blocks and OTel GenAI ``parts`` are understood.
+Anthropic-style content blocks and OTel GenAI ``parts`` (``text`` with ``content``, ``tool_call``
+with ``arguments``, ``tool_call_response`` with ``response``) are understood. Sources that send
+messages as JSON text (OTel attributes, Langfuse's API) decode them with ``decode_json`` first.
 
 Normalisers are forgiving: anything they do not recognise is skipped rather than raised, because a
 trace with an odd message is still worth analysing. They never invent content.
@@ -37,6 +39,24 @@ _TYPE_ROLES = {
 }
 
 
+def normalise_role(role: str) -> str:
+    """A role as ``user``, ``assistant``, ``system`` or ``tool`` when it is a synonym of one."""
+    return _TYPE_ROLES.get(role, role)
+
+
+def decode_json(value: Any) -> Any:
+    """The value a JSON text holds, when ``value`` is JSON object or array text; else ``value``."""
+    if not isinstance(value, str):
+        return value
+    start = value.lstrip()[:1]
+    if start not in ("{", "["):
+        return value
+    try:
+        return json.loads(value)
+    except (ValueError, RecursionError):
+        return value
+
+
 def to_text(value: Any) -> str:
     """Text of a value: strings as is, content parts joined, anything else as compact JSON."""
     if value is None:
@@ -47,7 +67,14 @@ def to_text(value: Any) -> str:
         return "\n".join(text for text in (_part_text(part) for part in value) if text)
     if isinstance(value, dict) and isinstance(value.get("text"), str):
         return str(value["text"])
-    return json.dumps(value, ensure_ascii=False, default=str)
+    return _dumps(value)
+
+
+def _dumps(value: Any) -> str:
+    try:
+        return json.dumps(value, ensure_ascii=False, default=str)
+    except (ValueError, RecursionError):  # circular or too deep: still show something
+        return str(value)[:10_000]
 
 
 def _part_text(part: Any) -> str:
@@ -55,11 +82,12 @@ def _part_text(part: Any) -> str:
         return part
     if not isinstance(part, dict):
         return ""
-    for key in ("text", "content", "result", "output"):
+    for key in ("text", "content", "result", "output", "response"):
         if isinstance(part.get(key), str):
             return str(part[key])
-    if part.get("type") in {"tool_use", "tool_call", "function_call", "tool_call_response"}:
-        return ""
+    if part.get("type") in {"tool_result", "tool_call_response"}:
+        response = part.get("response", part.get("content", part.get("result")))
+        return "" if response is None else to_text(response)
     return ""
 
 
@@ -69,7 +97,7 @@ def arguments_text(value: Any) -> str:
         return ""
     if isinstance(value, str):
         return value
-    return json.dumps(value, ensure_ascii=False, default=str)
+    return _dumps(value)
 
 
 def normalise_message(raw: Any) -> Message | None:
@@ -83,7 +111,7 @@ def normalise_message(raw: Any) -> Message | None:
     if "message" in raw and isinstance(raw["message"], dict) and "role" not in raw:
         return normalise_message(raw["message"])  # an OpenAI choice or a LangChain generation
     role = raw.get("role") or raw.get("type")
-    if not isinstance(role, str):
+    if not isinstance(role, str) or not role:
         return None
     return _from_dict(raw, _TYPE_ROLES.get(role, role))
 
@@ -120,8 +148,36 @@ def messages_from_generations(generations: Any) -> tuple[Message, ...]:
 
 def messages_from_choices(choices: Any) -> tuple[Message, ...]:
     """Messages from an OpenAI ``choices`` list."""
-    found = (normalise_message(c) for c in choices if isinstance(c, dict)) if choices else ()
+    if not isinstance(choices, list):
+        return ()
+    found = (normalise_message(c) for c in choices if isinstance(c, dict))
     return tuple(m for m in found if m is not None)
+
+
+def json_messages(value: Any, role: str) -> tuple[Message, ...]:
+    """Messages from a value that may be JSON text: a message list, ``{"messages": ...}``, text."""
+    decoded = decode_json(value)
+    if isinstance(decoded, list):
+        return normalise_messages(decoded)
+    if isinstance(decoded, str):
+        return (Message(role=role, content=decoded),) if decoded else ()
+    if not isinstance(decoded, dict):
+        return ()
+    if "messages" in decoded or "system" in decoded:
+        system = decoded.get("system")
+        found = normalise_messages(decoded.get("messages"))
+        found = found or _text_message(decoded, role)
+        return (Message(role="system", content=system), *found) if system else found
+    if "choices" in decoded:
+        return messages_from_choices(decoded["choices"])
+    return normalise_messages(decoded) or _text_message(decoded, role)
+
+
+def _text_message(decoded: dict[str, Any], role: str) -> tuple[Message, ...]:
+    for key in ("text", "prompt", "content", "output"):
+        if isinstance(decoded.get(key), str):
+            return (Message(role=role, content=decoded[key]),)
+    return ()
 
 
 def _flatten(items: list[Any]) -> Iterable[Any]:
@@ -135,8 +191,8 @@ def _flatten(items: list[Any]) -> Iterable[Any]:
 def _from_langchain(raw: dict[str, Any]) -> Message:
     kwargs: dict[str, Any] = raw["kwargs"]
     ids = raw.get("id") or []
-    class_name = ids[-1] if isinstance(ids, list) and ids else ""
-    role = _LC_ROLES.get(str(class_name)) or _TYPE_ROLES.get(str(kwargs.get("type", "")), "user")
+    class_name = str(ids[-1]) if isinstance(ids, list) and ids else ""
+    role = _LC_ROLES.get(class_name) or _TYPE_ROLES.get(str(kwargs.get("type", "")), "user")
     if class_name == "ChatMessage" and isinstance(kwargs.get("role"), str):
         role = _TYPE_ROLES.get(kwargs["role"], kwargs["role"])
     return _from_dict(kwargs, role)
@@ -149,13 +205,13 @@ def _from_dict(raw: dict[str, Any], role: str) -> Message:
     tool_calls = _tool_calls(raw)
     if isinstance(content, list):
         tool_calls = tool_calls + _tool_calls_in_parts(content)
-    tool_call_id = raw.get("tool_call_id") or _tool_result_id(content)
+    tool_call_id = _opt_str(raw.get("tool_call_id")) or _tool_result_id(content)
     name = raw.get("name")
     return Message(
         role=role,
         content=to_text(content),
         tool_calls=tool_calls,
-        tool_call_id=str(tool_call_id) if tool_call_id else None,
+        tool_call_id=tool_call_id,
         name=name if isinstance(name, str) else None,
     )
 
@@ -167,7 +223,7 @@ def _tool_calls(raw: dict[str, Any]) -> tuple[ToolCall, ...]:
     if not calls and isinstance(raw.get("function_call"), dict):
         calls = [{"function": raw["function_call"]}]
     found: list[ToolCall] = []
-    for call in calls or []:
+    for call in calls if isinstance(calls, list) else []:
         if not isinstance(call, dict):
             continue
         function: dict[str, Any] = (

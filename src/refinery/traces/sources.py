@@ -4,6 +4,11 @@ Formats register a cheap ``detect(doc)`` and a ``parse(doc, origin)``; the first
 ``detect`` accepts the parsed JSON wins. Remote sources (LangSmith, Langfuse) register a fetcher by
 name. Built-ins register on first use, as plugins from the ``refinery.formats`` entry-point group
 do.
+
+One file may hold several traces (a list of tau-bench trajectories, OTLP spans of several trace
+ids). A format that can hold several says so with ``split(doc)``; they are never merged silently:
+``FILE#N`` (0-based) picks one, and without it such a file is refused with the choices named. The
+suffix is only read as a selector when the path with it does not exist and the path without it does.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ _UUID = re.compile(
     r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
 )
 _HEX_ID = re.compile(r"^[0-9a-fA-F]{32}$")
+_SELECTOR = re.compile(r"^(?P<path>.+)#(?P<index>[0-9]+)$", re.DOTALL)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,6 +47,8 @@ class TraceFormat:
     """True when the parsed JSON document looks like this format."""
     parse: Callable[[Any, str], Trace]
     """Turn the document (and its origin, for messages) into a Trace."""
+    split: Callable[[Any], list[tuple[str, Any]]] | None = None
+    """The traces a document holds as ``(label, document)`` pairs; None when it holds one."""
 
 
 Fetcher = Callable[[str, Settings, OnProgress], Trace]
@@ -94,7 +102,8 @@ def load_trace(
     text = str(ref)
     chosen = source or _guess_source(text)
     if chosen == "file":
-        return load_trace_file(Path(text), on_progress=on_progress)
+        path, index = split_selector(text)
+        return load_trace_file(Path(path), on_progress=on_progress, select=index)
     if chosen not in _FETCHERS:
         raise InputError(
             f"unknown trace source {chosen!r}", f"use one of: file, {', '.join(sorted(_FETCHERS))}"
@@ -102,8 +111,23 @@ def load_trace(
     return _FETCHERS[chosen](text, settings, on_progress)
 
 
+def split_selector(ref: str) -> tuple[str, int | None]:
+    """Split ``FILE#N`` into the path and the 0-based trace index, when FILE is the real file."""
+    match = _SELECTOR.match(ref)
+    if match is None or _exists(ref) or not _exists(match["path"]):
+        return ref, None
+    return match["path"], int(match["index"])
+
+
+def _exists(ref: str) -> bool:
+    try:
+        return Path(ref).exists()
+    except (OSError, ValueError):  # a name too long or holding a NUL byte is no file
+        return False
+
+
 def _guess_source(ref: str) -> str:
-    if Path(ref).exists():
+    if _exists(split_selector(ref)[0]):
         return "file"
     if _UUID.match(ref) or _HEX_ID.match(ref):
         return "langsmith"
@@ -113,19 +137,60 @@ def _guess_source(ref: str) -> str:
     )
 
 
-def load_trace_file(path: Path, *, on_progress: OnProgress = no_progress) -> Trace:
-    """Read a trace file, detect its format from its content and parse it."""
+def load_trace_file(
+    path: Path, *, on_progress: OnProgress = no_progress, select: int | None = None
+) -> Trace:
+    """Read a trace file, detect its format from its content and parse it.
+
+    Args:
+        path: the file; ``FILE#N`` is understood when ``select`` is None.
+        on_progress: receives progress for big files.
+        select: which trace to take (0-based) when the file holds several.
+    """
+    if select is None:
+        text, select = split_selector(str(path))
+        path = Path(text)
     doc = read_json_document(path, on_progress=on_progress)
+    fmt = _detect(doc, path)
+    on_progress(ProgressEvent(stage="parse", message=f"parsing {path.name} as {fmt.name}"))
+    trace = fmt.parse(_choose(fmt, doc, path, select), str(path))
+    metadata = {**trace.metadata, "path": str(path)}
+    if select is not None:
+        metadata["selected"] = select
+    return trace.model_copy(update={"metadata": metadata})
+
+
+def _detect(doc: Any, path: Path) -> TraceFormat:
     for fmt in formats():
         if fmt.detect(doc):
-            on_progress(ProgressEvent(stage="parse", message=f"parsing {path.name} as {fmt.name}"))
-            trace = fmt.parse(doc, str(path))
-            return trace.model_copy(update={"metadata": {**trace.metadata, "path": str(path)}})
+            return fmt
     raise InputError(
         f"cannot read {path}: no known trace format",
         "looked for LangSmith runs, OTLP resourceSpans, span-tree spans, Langfuse observations "
         "and chat messages",
     )
+
+
+def _choose(fmt: TraceFormat, doc: Any, path: Path, select: int | None) -> Any:
+    """The one trace document to parse: the whole file, or the selected one of several."""
+    pieces = fmt.split(doc) if fmt.split else [("", doc)]
+    if select is None and len(pieces) == 1:
+        return pieces[0][1]
+    last = len(pieces) - 1
+    if select is None:
+        labels = ", ".join(label for label, _ in pieces[:5] if label)
+        more = ", ..." if len(pieces) > 5 else ""
+        named = f" ({labels}{more})" if labels else ""
+        raise InputError(
+            f"cannot read {path}: the file holds {len(pieces)} traces{named}",
+            f"pick one with {path}#N (0-{last})",
+        )
+    if select > last:
+        raise InputError(
+            f"cannot read {path}#{select}: the file holds {len(pieces)} trace(s)",
+            f"pick one with {path}#N (0-{last})",
+        )
+    return pieces[select][1]
 
 
 def read_json_document(path: Path, *, on_progress: OnProgress = no_progress) -> Any:
@@ -143,6 +208,10 @@ def read_json_document(path: Path, *, on_progress: OnProgress = no_progress) -> 
         return json.loads(text)
     except json.JSONDecodeError as whole_error:
         return _json_lines(path, text, whole_error)
+    except RecursionError as exc:
+        raise InputError(
+            f"cannot read {path}: the JSON is nested too deeply", "give a trace export"
+        ) from exc
 
 
 def _read_bytes(path: Path, on_progress: OnProgress) -> bytes:
@@ -169,9 +238,10 @@ def _json_lines(path: Path, text: str, whole_error: json.JSONDecodeError) -> lis
     for number, line in enumerate(lines, start=1):
         try:
             docs.append(json.loads(line))
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, RecursionError) as exc:
+            msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
             raise InputError(
-                f"cannot read {path}: invalid JSON on line {number} ({exc.msg})",
+                f"cannot read {path}: invalid JSON on line {number} ({msg})",
                 "the file may be truncated; export the trace again",
             ) from exc
     return docs

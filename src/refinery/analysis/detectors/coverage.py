@@ -1,0 +1,195 @@
+"""Expected-behaviour coverage: does a prompt ask for it, and does the final answer do it?
+
+The two answers decide the failure type: a rule nobody wrote is an ``instruction_gap``, a rule the
+model ignored is ``instruction_not_followed``. Matching is lexical and explainable: words are
+normalised by the vocabulary in ``knowledge/coverage_terms.yaml`` (stopwords, stems, synonym groups)
+and compared as sets of concepts. A clause of the expectation under a negation ("should not guess")
+names forbidden content: the answer fails it when the content appears, and is never declared to
+pass it from mere absence, which lexical matching cannot prove.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from ...traces.model import Run, RunKind, Trace
+from ..findings import DetectorInput, Finding, Severity, detector
+from .excerpts import EVIDENCE_CHARS, finding, head, string_leaves, window
+from .terms import Token, tokens, vocabulary
+
+_SENTENCE = re.compile(r"[^\n.!?]+[.!?]*")
+_CLAUSE = re.compile(
+    r"[.;:!?]|\b(?:but|instead|rather|whereas|otherwise)\b"
+    r"|(?=\b(?:should|must|shall|will|needs? to|ha(?:s|ve) to|ought to|is expected to)\b)",
+    re.I,
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Expectation:
+    """The expected behaviour as concepts: what the answer needs and what it must not contain."""
+
+    required: frozenset[str]
+    """Concepts of the positive clauses."""
+    forbidden: frozenset[str]
+    """Concepts of the negated clauses."""
+
+    @property
+    def terms(self) -> frozenset[str]:
+        """Every concept the expectation is about."""
+        return self.required | self.forbidden
+
+
+def expectation(text: str) -> Expectation:
+    """Split ``text`` into clauses (a new modal verb starts one) and sort their concepts."""
+    ignore = vocabulary().expectation_words
+    required: set[str] = set()
+    forbidden: set[str] = set()
+    for clause in _CLAUSE.split(text):
+        found = tokens(clause)
+        concepts = {t.term for t in found if not t.negation and t.term not in ignore}
+        negated = any(t.negation for t in found)
+        (forbidden if negated else required).update(concepts)
+    return Expectation(required=frozenset(required), forbidden=frozenset(forbidden))
+
+
+def _needed(terms: frozenset[str]) -> int:
+    return len(terms) if len(terms) <= 2 else math.ceil(len(terms) * 2 / 3)
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Passage:
+    """A stretch of one or two adjacent sentences of a prompt, with the concepts it holds."""
+
+    text: str
+    concepts: frozenset[str]
+
+
+def _passages(prompt: str) -> Iterator[_Passage]:
+    spans = [(m.start(), m.end()) for m in _SENTENCE.finditer(prompt) if m.group().strip()]
+    for index, (start, end) in enumerate(spans):
+        for stop in (end, spans[index + 1][1] if index + 1 < len(spans) else None):
+            if stop is not None:
+                text = prompt[start:stop].strip()
+                yield _Passage(text=text, concepts=frozenset(t.term for t in tokens(text)))
+
+
+def _best_passage(prompt: str, terms: frozenset[str]) -> tuple[int, _Passage | None]:
+    best: tuple[int, _Passage | None] = (0, None)
+    for passage in _passages(prompt[:200_000]):
+        score = len(terms & passage.concepts)
+        if score > best[0] or (
+            score == best[0] and best[1] and len(passage.text) < len(best[1].text)
+        ):
+            best = (score, passage)
+    return best
+
+
+def _system_prompts(trace: Trace) -> Iterator[tuple[Run, str]]:
+    seen: set[str] = set()
+    for run in trace.runs:
+        for message in run.input_messages:
+            if message.role == "system" and message.content and message.content not in seen:
+                seen.add(message.content)
+                yield run, message.content
+
+
+def _anchor(trace: Trace) -> Run:
+    return next((run for run in trace.runs if run.kind is RunKind.LLM), trace.root)
+
+
+def _prompt_findings(data: DetectorInput, wanted: Expectation) -> Iterator[Finding]:
+    prompts = list(_system_prompts(data.trace))
+    sources: list[tuple[Run | None, str, str]]
+    sources = [(run, f"the system prompt of run {run.id}", text) for run, text in prompts]
+    sources += [(None, path, text) for path, text in data.prompt_texts]
+    scored = [(*_best_passage(text, wanted.terms), run, name) for run, name, text in sources]
+    best = max(scored, key=lambda item: item[0], default=(0, None, None, ""))
+    score, passage, run, name = best
+    if passage is not None and score >= _needed(wanted.terms):
+        yield _covered(data, prompts, passage, run, name)
+        return
+    where = "no system prompt in the trace or prompt file" if not sources else "no prompt rule"
+    message = f"{where} addresses the expected behaviour ({', '.join(sorted(wanted.terms))})"
+    evidence = passage.text[:EVIDENCE_CHARS] if passage and run else ""
+    anchor = run or _anchor(data.trace)
+    yield finding("expectation_not_in_prompt", Severity.MEDIUM, anchor, message, evidence)
+
+
+def _covered(
+    data: DetectorInput,
+    prompts: list[tuple[Run, str]],
+    passage: _Passage,
+    run: Run | None,
+    name: str,
+) -> Finding:
+    holder = run or next((r for r, text in prompts if passage.text in text), None)
+    rule = passage.text[:EVIDENCE_CHARS]
+    message = f"{name} has a rule for the expected behaviour"
+    if holder is None:
+        message = f"{name} has a rule for the expected behaviour: {rule[:200]!r}"
+        return finding("expectation_in_prompt", Severity.INFO, _anchor(data.trace), message)
+    return finding("expectation_in_prompt", Severity.INFO, holder, message, rule)
+
+
+def final_output(trace: Trace) -> tuple[Run, str] | None:
+    """The answer the trace ended with: the last LLM text, else the root's longest output string."""
+    for run in reversed(trace.runs):
+        if run.kind is RunKind.LLM and run.output_text.strip():
+            return run, run.output_text
+    root = trace.root
+    texts = list(string_leaves(root.outputs))
+    return (root, max(texts, key=len)) if texts else None
+
+
+def _first_span(found: list[Token], terms: frozenset[str]) -> tuple[int, int] | None:
+    return next(((t.start, t.end) for t in found if t.term in terms and t.start >= 0), None)
+
+
+def _output_findings(trace: Trace, wanted: Expectation) -> Iterator[Finding]:
+    final = final_output(trace)
+    if final is None:
+        return
+    run, text = final
+    found = tokens(text)
+    said = {t.term for t in found}
+    bad = wanted.forbidden & said
+    if wanted.forbidden and len(bad) >= _needed(wanted.forbidden):
+        span = _first_span(found, bad) or (0, 0)
+        message = f"the final output contains what it should not ({', '.join(sorted(bad))})"
+        yield finding("expectation_not_met", Severity.MEDIUM, run, message, window(text, *span))
+        return
+    if not wanted.required:
+        return
+    missing = wanted.required - said
+    if len(wanted.required) - len(missing) < _needed(wanted.required):
+        yield _unmet(run, text, found, missing)
+        return
+    span = _first_span(found, wanted.required) or (0, 0)
+    message = "the final output appears to do what was expected (lexical match)"
+    yield finding("expectation_met", Severity.INFO, run, message, window(text, *span))
+
+
+def _unmet(run: Run, text: str, found: list[Token], missing: frozenset[str]) -> Finding:
+    message = f"the final output lacks what was expected ({', '.join(sorted(missing))})"
+    opposites = {vocabulary().antonyms[t] for t in missing if t in vocabulary().antonyms}
+    span = _first_span(found, frozenset(opposites))
+    if span is None:
+        return finding("expectation_not_met", Severity.MEDIUM, run, message, head(text))
+    message += "; it says the opposite"
+    return finding("expectation_not_met", Severity.MEDIUM, run, message, window(text, *span))
+
+
+@detector
+def expectation_coverage(data: DetectorInput) -> Iterator[Finding]:
+    """Whether a prompt addresses the expectation, and whether the final output satisfies it."""
+    if not data.expected.strip():
+        return
+    wanted = expectation(data.expected)
+    if not wanted.terms:
+        return
+    yield from _prompt_findings(data, wanted)
+    yield from _output_findings(data.trace, wanted)

@@ -1,0 +1,206 @@
+"""Run errors and exceptions, told apart by what they say about their cause.
+
+A failed run is the strongest evidence a trace holds, but its cause decides the fix: a rate limit
+or a provider outage (``infrastructure_error``) calls for retries and timeouts, a tool that broke
+(``tool_error``) for tool handling, a parser that choked (``parse_error``) for output format, an
+overflowing prompt (``context_overflow``) for context. The signature table is shared with the
+tool-output detector, which finds the same texts in results whose status says "ok".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from ...traces.model import Run, RunKind
+from ..findings import DetectorInput, Finding, Severity, detector
+from .excerpts import finding, head, search, window
+
+_I = re.IGNORECASE
+
+
+@dataclass(frozen=True, kw_only=True)
+class Signature:
+    """A recognisable error text: what kind of finding it makes and how much it matters."""
+
+    label: str
+    """A few words for a person ("rate limit", "HTTP 4xx")."""
+    kind: str
+    """The finding kind it makes."""
+    severity: Severity
+    """How much it matters when found in a tool's output."""
+    pattern: re.Pattern[str]
+    """Where it is found; word-bounded so that ordinary prose does not match."""
+
+
+def _sig(label: str, kind: str, severity: Severity, pattern: str, flags: int = _I) -> Signature:
+    return Signature(label=label, kind=kind, severity=severity, pattern=re.compile(pattern, flags))
+
+
+_HTTP_PREFIX = r"\b(?:HTTP(?:/[\d.]+)?|status(?:[ _]?code)?|code|error)[^\w\n]{0,3}"
+INFRA, TOOL, PARSE, CONTEXT = (
+    "infrastructure_error",
+    "tool_error",
+    "parse_error",
+    "context_overflow",
+)
+HIGH, MEDIUM = Severity.HIGH, Severity.MEDIUM
+
+SIGNATURES: tuple[Signature, ...] = (
+    _sig(
+        "rate limit",
+        INFRA,
+        HIGH,
+        r"\brate[ _-]?limit(?:ed|s|ing)?\b|\btoo many requests\b|\bquota (?:exceeded|exhausted)\b"
+        r"|\bRateLimitError\b|\bresource[ _]exhausted\b|" + _HTTP_PREFIX + r"429\b",
+    ),
+    _sig(
+        "provider or server error",
+        INFRA,
+        HIGH,
+        _HTTP_PREFIX + r"5\d\d\b|\b5\d\d (?:Internal Server Error|Bad Gateway|Service Unavailable"
+        r"|Gateway Time-?out|Server Error)\b|\b(?:InternalServerError|ServiceUnavailable(?:Error)?"
+        r"|APIConnectionError|APIStatusError|overloaded_error)\b"
+        r"|\bservice (?:is )?(?:temporarily )?unavailable\b|\b(?:server|model) is overloaded\b",
+    ),
+    _sig(
+        "timeout",
+        INFRA,
+        HIGH,
+        r"\btimed out\b|\btime-?out error\b|\b(?:APITimeoutError|TimeoutError|ReadTimeout"
+        r"|ConnectTimeout|TimeoutException)\b|\brequest timeout\b|\bdeadline[ _]exceeded\b",
+    ),
+    _sig(
+        "connection failure",
+        INFRA,
+        HIGH,
+        r"\bconnection (?:refused|reset|error|aborted)\b|\b(?:ConnectionError|ConnectError"
+        r"|ECONNREFUSED|ECONNRESET)\b|\bname or service not known\b"
+        r"|\btemporary failure in name resolution\b",
+    ),
+    _sig(
+        "context window exceeded",
+        CONTEXT,
+        HIGH,
+        r"\bcontext_length_exceeded\b|\bmaximum context length\b|\bprompt is too long\b"
+        r"|\bexceeds? the (?:model'?s )?(?:maximum|max) (?:context|token)",
+    ),
+    _sig(
+        "parse failure",
+        PARSE,
+        HIGH,
+        r"\b(?:JSONDecodeError|OutputParserException|ValidationError)\b"
+        r"|\bExpecting (?:value|property name|',' delimiter)\b|\bUnterminated string\b"
+        r"|\binvalid json\b|\b(?:could not|failed to|unable to) parse\b|\bpars(?:e|ing) error\b",
+    ),
+    _sig("python traceback", TOOL, HIGH, r"Traceback \(most recent call last\)", 0),
+    _sig(
+        "HTTP client error",
+        TOOL,
+        HIGH,
+        _HTTP_PREFIX + r"4\d\d\b|\b4\d\d (?:Client Error|Bad Request|Unauthori[sz]ed|Forbidden"
+        r"|Not Found|Method Not Allowed|Conflict|Gone|Unprocessable (?:Entity|Content))\b",
+    ),
+    _sig(
+        "permission denied",
+        TOOL,
+        HIGH,
+        r"\bpermission denied\b|\baccess denied\b|\bnot authori[sz]ed\b|\bPermissionError\b",
+    ),
+    _sig(
+        "unknown tool",
+        TOOL,
+        HIGH,
+        r"\bis not a valid tool\b|\bunknown (?:tool|function)\b|\bno such (?:tool|function)\b",
+    ),
+    _sig(
+        "error message",
+        TOOL,
+        HIGH,
+        r"^\s*\[?(?:error|exception|fatal|failed|failure)\]?\s*[:!-]"
+        r"|^\s*(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception)\b(?:: |\(|$)"
+        r"|\"(?:error|error_message|errorMessage)\"\s*:\s*(?:\"[^\"\s]|\{\s*\")"
+        r"|\"status\"\s*:\s*\"(?:error|failed|failure)\"|\"success\"\s*:\s*false\b",
+        _I | re.MULTILINE,
+    ),
+    _sig(
+        "not found",
+        TOOL,
+        MEDIUM,
+        r"\bnot found\b|\bno such file or directory\b|\b(?:does not|doesn't) exist\b"
+        r"|\b(?:could not|couldn't|unable to) find\b"
+        r"|\bno (?:results|matches|records) (?:were )?found\b",
+    ),
+    _sig(
+        "invalid input",
+        TOOL,
+        MEDIUM,
+        r"^\s*invalid\b|\binvalid (?:argument|parameter|input|request|value|id|identifier|format"
+        r"|syntax|api key|token|date|query|type|option|choice)s?\b",
+        _I | re.MULTILINE,
+    ),
+)
+
+
+def classify(text: str) -> tuple[Signature, tuple[int, int]] | None:
+    """The first signature (in table order, most specific first) found in ``text``, and where."""
+    for signature in SIGNATURES:
+        span = search(signature.pattern, text)
+        if span:
+            return signature, span
+    return None
+
+
+def error_excerpt(text: str, span: tuple[int, int] | None = None) -> str:
+    """The error's first line(s), or its last line for a bare traceback, or the matched window."""
+    stripped = text.strip()
+    if stripped.startswith("Traceback"):
+        last = stripped.splitlines()[-1].strip()
+        if last:
+            return last[:300]
+    quoted = head(text)
+    if span is None or text[span[0] : span[1]] in quoted:
+        return quoted
+    return window(text, *span)
+
+
+def _failed_child_lines(runs: tuple[Run, ...]) -> dict[str, set[str]]:
+    lines: dict[str, set[str]] = {}
+    for run in runs:
+        if run.error and run.parent_id:
+            lines.setdefault(run.parent_id, set()).add(head(run.error))
+    return lines
+
+
+def _run_kind(run: Run, signature: Signature | None) -> str:
+    if signature and signature.kind in {INFRA, CONTEXT, PARSE}:
+        return signature.kind
+    if run.kind is RunKind.PARSER:
+        return PARSE
+    return TOOL if run.kind is RunKind.TOOL else "run_error"
+
+
+def _error_finding(run: Run, propagated: bool) -> Finding:
+    text = run.error or ""
+    match = classify(text) if text else None
+    signature, span = match if match else (None, None)
+    kind = _run_kind(run, signature)
+    label = f" ({signature.label})" if signature else ""
+    evidence = error_excerpt(text, span) if text else ""
+    if propagated:
+        message = f"{run.kind.value} run '{run.name}' failed with its child's error{label}"
+        return finding("error_propagated", Severity.LOW, run, message, evidence)
+    message = f"{run.kind.value} run '{run.name}' failed{label}"
+    return finding(kind, Severity.HIGH, run, message, evidence)
+
+
+@detector
+def run_errors(data: DetectorInput) -> Iterator[Finding]:
+    """Every failed run; an ancestor that only re-raises its child's error is reported low."""
+    child_lines = _failed_child_lines(data.trace.runs)
+    for run in data.trace.runs:
+        if not run.failed:
+            continue
+        propagated = bool(run.error) and head(run.error or "") in child_lines.get(run.id, set())
+        yield _error_finding(run, propagated)

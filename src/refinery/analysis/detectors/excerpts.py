@@ -1,0 +1,104 @@
+"""Verbatim excerpts: where detectors take their evidence from, and how much of it they quote.
+
+Evidence must be checkable by a person, so it is always a slice of one text the run itself holds
+(its error, a message, a tool call's arguments, a tool result, a string inside its inputs or
+outputs), never a paraphrase or a JSON rendering. Long texts are scanned only at their two ends so
+that a 100,000-run trace stays linear and fast.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from ...traces.model import Run
+from ..findings import Finding, Severity
+
+EVIDENCE_CHARS = 300
+"""Longest evidence quoted, in characters."""
+SCAN_CHARS = 20_000
+"""Characters scanned at each end of a long text."""
+
+
+def window(text: str, start: int, end: int, limit: int = EVIDENCE_CHARS) -> str:
+    """A verbatim slice of ``text`` of at most ``limit`` characters around ``text[start:end]``."""
+    span = end - start
+    if span >= limit:
+        return text[start : start + limit].strip()
+    margin = (limit - span) // 2
+    left = max(0, start - margin)
+    right = min(len(text), end + (limit - span - (start - left)))
+    return text[left:right].strip()
+
+
+def head(text: str, limit: int = EVIDENCE_CHARS) -> str:
+    """The first non-blank line(s) of ``text``, verbatim, at most ``limit`` characters."""
+    stripped = text.strip()
+    first = stripped[:limit]
+    lines = first.splitlines()
+    if len(lines) > 1 and len(lines[0].strip()) >= 40:
+        return lines[0].strip()
+    return first.strip()
+
+
+def tail(text: str, limit: int = EVIDENCE_CHARS) -> str:
+    """The last ``limit`` characters of ``text``, verbatim."""
+    return text.strip()[-limit:].strip()
+
+
+def segments(text: str) -> Iterator[tuple[int, str]]:
+    """(offset, chunk) of the parts of ``text`` worth scanning: all of it, or its two ends."""
+    if len(text) <= 2 * SCAN_CHARS:
+        yield 0, text
+        return
+    yield 0, text[:SCAN_CHARS]
+    yield len(text) - SCAN_CHARS, text[-SCAN_CHARS:]
+
+
+def search(pattern: re.Pattern[str], text: str) -> tuple[int, int] | None:
+    """Absolute (start, end) of the first match of ``pattern`` in the scanned parts of ``text``."""
+    for offset, chunk in segments(text):
+        match = pattern.search(chunk)
+        if match:
+            return offset + match.start(), offset + match.end()
+    return None
+
+
+def string_leaves(value: Any, depth: int = 0) -> Iterator[str]:
+    """Non-blank strings inside a JSON-like value, in document order (bounded depth)."""
+    if isinstance(value, str):
+        if value.strip():
+            yield value
+    elif depth < 12 and isinstance(value, dict):
+        for item in value.values():
+            yield from string_leaves(item, depth + 1)
+    elif depth < 12 and isinstance(value, list | tuple):
+        for item in value:
+            yield from string_leaves(item, depth + 1)
+
+
+def run_texts(run: Run) -> Iterator[str]:
+    """Every text a run holds that evidence may quote, most specific first."""
+    for text in (run.error, run.tool_result, run.tool_args):
+        if text:
+            yield text
+    for message in (*run.output_messages, *run.input_messages):
+        if message.content:
+            yield message.content
+        for call in message.tool_calls:
+            yield call.name
+            if call.arguments:
+                yield call.arguments
+    yield from string_leaves(run.outputs)
+    yield from string_leaves(run.inputs)
+
+
+def quotes(run: Run, evidence: str) -> bool:
+    """True when ``evidence`` occurs verbatim in one of the run's texts."""
+    return any(evidence in text for text in run_texts(run))
+
+
+def finding(kind: str, severity: Severity, run: Run, message: str, evidence: str = "") -> Finding:
+    """A Finding about ``run``; shorthand that keeps detectors to one line per finding."""
+    return Finding(kind=kind, severity=severity, run_id=run.id, message=message, evidence=evidence)

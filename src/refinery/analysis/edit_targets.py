@@ -1,0 +1,272 @@
+"""Where a fix goes in a file: exact, unique edits that keep the file parseable.
+
+An edit replaces a search text that must occur exactly once in the file's current content, so every
+insertion is anchored on the smallest run of whole lines around the insertion point that is unique.
+Prompts live in many shapes: a whole .txt/.md file, a string constant in Python (found with ``ast``,
+written in the literal's own quoting style), a field of a JSON or YAML file (escaped as that format
+needs). Every edit is applied in memory and re-parsed before it is offered; one that would break the
+file is not offered at all.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import json
+import re
+import tokenize
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import PurePath
+from typing import Any
+
+import yaml
+
+from ..knowledge.patterns import ConfigKnob
+from .schema import Edit
+from .structured import parses, prompt_fields
+
+_PY_NAME = re.compile(r"prompt|system|instruction|persona|preamble|template|message", re.I)
+_BLOCK = re.compile(r"^[|>][0-9+-]*[ \t]*(#.*)?$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConfigChange:
+    """A numeric setting changed by an edit."""
+
+    edit: Edit
+    key: str
+    old: str
+    new: str
+
+
+def apply_edit(content: str, edit: Edit) -> str:
+    """``content`` with the edit applied (the search text replaced once)."""
+    return content.replace(edit.search, edit.replace, 1)
+
+
+def unique_span(content: str, start: int, end: int) -> tuple[int, int]:
+    """Whole lines around ``[start, end)``, grown until the text occurs exactly once."""
+    s = content.rfind("\n", 0, start) + 1
+    e = content.find("\n", end)
+    e = len(content) if e < 0 else e
+    while (content.count(content[s:e]) != 1 or not content[s:e].strip()) and (s, e) != (
+        0,
+        len(content),
+    ):
+        if s > 0:
+            s = content.rfind("\n", 0, s - 1) + 1
+        else:
+            nxt = content.find("\n", e + 1)
+            e = len(content) if nxt < 0 else nxt
+    return s, e
+
+
+def replace_span(path: str, content: str, start: int, end: int, new: str) -> Edit:
+    """An edit replacing ``content[start:end]`` with ``new``, anchored on unique whole lines."""
+    s, e = unique_span(content, start, end)
+    search = content[s:e]
+    return Edit(file=path, search=search, replace=content[s:start] + new + content[end:e])
+
+
+def prompt_end_edit(path: str, content: str, rule: str) -> Edit | None:
+    """An edit appending ``rule`` to the end of the prompt held in the file, or None if none found."""
+    suffix = PurePath(path).suffix.lower()
+    if suffix == ".py":
+        edit = _python_edit(path, content, rule)
+    elif suffix == ".json":
+        edit = _json_edit(path, content, rule)
+    elif suffix in (".yaml", ".yml"):
+        edit = _yaml_edit(path, content, rule)
+    elif suffix in (".toml", ".jsonl", ".csv", ".ini", ".cfg"):
+        edit = None
+    else:
+        edit = _text_edit(path, content, rule)
+    if edit is None or not parses(path, apply_edit(content, edit)):
+        return None
+    return edit
+
+
+def _text_edit(path: str, content: str, rule: str) -> Edit | None:
+    body = content.rstrip()
+    if not body:
+        return None
+    return replace_span(path, content, len(body), len(body), "\n\n" + rule)
+
+
+def _python_edit(path: str, content: str, rule: str) -> Edit | None:
+    try:
+        tree = ast.parse(content)
+    except SyntaxError:
+        return None
+    nodes = sorted(_python_prompts(tree), key=lambda item: item[0], reverse=True)
+    if not nodes:
+        return None
+    start, end = _node_span(content, nodes[0][1])
+    return _literal_insert(path, content, start, end, rule)
+
+
+def _python_prompts(tree: ast.AST) -> Iterator[tuple[tuple[int, int], ast.Constant]]:
+    """(score, node) for every prompt-like string constant: named like a prompt, or long."""
+    for node in ast.walk(tree):
+        for name, value in _named_values(node):
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                named = 2 if "system" in name.lower() else 1 if _PY_NAME.search(name) else 0
+                if named or len(value.value) >= 80:
+                    yield (named, len(value.value)), value
+
+
+def _named_values(node: ast.AST) -> Iterator[tuple[str, ast.expr]]:
+    if isinstance(node, ast.Assign):
+        for target in node.targets:
+            yield _target_name(target), node.value
+    elif isinstance(node, ast.AnnAssign) and node.value is not None:
+        yield _target_name(node.target), node.value
+    elif isinstance(node, ast.keyword) and node.arg:
+        yield node.arg, node.value
+    elif isinstance(node, ast.Dict):
+        yield from _dict_values(node)
+
+
+def _dict_values(node: ast.Dict) -> Iterator[tuple[str, ast.expr]]:
+    keys = {k.value: v for k, v in zip(node.keys, node.values, strict=True) if _is_str(k)}
+    role = keys.get("role")
+    is_system = isinstance(role, ast.Constant) and role.value in ("system", "developer")
+    for key, value in keys.items():
+        yield ("system_content" if is_system and key == "content" else str(key)), value
+
+
+def _is_str(node: ast.expr | None) -> bool:
+    return isinstance(node, ast.Constant) and isinstance(node.value, str)
+
+
+def _target_name(target: ast.expr) -> str:
+    if isinstance(target, ast.Name):
+        return target.id
+    return target.attr if isinstance(target, ast.Attribute) else ""
+
+
+def _node_span(content: str, node: ast.expr) -> tuple[int, int]:
+    lines = content.splitlines(keepends=True)
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line))
+
+    def offset(lineno: int, col: int) -> int:
+        return starts[lineno - 1] + len(lines[lineno - 1].encode()[:col].decode())
+
+    assert node.end_lineno is not None and node.end_col_offset is not None
+    return offset(node.lineno, node.col_offset), offset(node.end_lineno, node.end_col_offset)
+
+
+def _literal_insert(path: str, content: str, start: int, end: int, rule: str) -> Edit | None:
+    token = _last_string_token(content[start:end])
+    if token is None:
+        return None
+    prefix = token[: len(token) - len(token.lstrip("rRuUbBfF"))]
+    body = token[len(prefix) :]
+    quote = body[:3] if body[:3] in ('"""', "'''") else body[0]
+    raw = "r" in prefix.lower()
+    text = _py_escape(rule, quote[0], raw=raw, triple=len(quote) == 3)
+    pos = end - len(quote)
+    if len(quote) == 1:
+        return replace_span(path, content, pos, pos, (" " if raw else "\\n\\n") + text)
+    tail = content[content.rfind("\n", start, pos) + 1 : pos]
+    if "\n" in content[start:pos] and not tail.strip():
+        line_start = pos - len(tail)
+        return replace_span(path, content, line_start, line_start, f"{tail}{text}\n")
+    return replace_span(path, content, pos, pos, "\n\n" + text)
+
+
+def _last_string_token(segment: str) -> str | None:
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(f"({segment})").readline))
+    except (tokenize.TokenError, SyntaxError):
+        return None
+    strings = [t.string for t in tokens if t.type == tokenize.STRING]
+    return strings[-1] if strings else None
+
+
+def _py_escape(rule: str, quote: str, *, raw: bool, triple: bool) -> str:
+    if raw:
+        swapped = rule.replace(quote, "\u201d" if quote == '"' else "\u2019")
+        return swapped if triple else swapped.replace("\n", " ")
+    escaped = rule.replace("\\", "\\\\").replace(quote, "\\" + quote)
+    return escaped if triple else escaped.replace("\n", "\\n")
+
+
+def _json_edit(path: str, content: str, rule: str) -> Edit | None:
+    try:
+        data = json.loads(content)
+    except ValueError:
+        return None
+    decoder = json.JSONDecoder()
+    for field in prompt_fields(data):
+        for match in re.finditer(rf'"{re.escape(field.key)}"\s*:\s*"', content):
+            value, end = decoder.raw_decode(content, match.end() - 1)
+            if value == field.value:
+                addition = json.dumps("\n\n" + rule, ensure_ascii=False)[1:-1]
+                return replace_span(path, content, end - 1, end - 1, addition)
+    return None
+
+
+def _yaml_edit(path: str, content: str, rule: str) -> Edit | None:
+    try:
+        data = yaml.safe_load(content)
+    except yaml.YAMLError:
+        return None
+    for field in prompt_fields(data):
+        pattern = rf"^([ \t]*(?:- +)?)[\"']?{re.escape(field.key)}[\"']?[ \t]*:[ \t]*(.*)$"
+        for match in re.finditer(pattern, content, re.M):
+            edit = _yaml_field_edit(path, content, match, field.value, rule)
+            if edit is not None and _holds(yaml.safe_load(apply_edit(content, edit)), field, rule):
+                return edit
+    return None
+
+
+def _yaml_field_edit(path: str, content: str, match: re.Match[str], value: str, rule: str) -> Edit:
+    rest = match.group(2)
+    if not _BLOCK.match(rest):
+        new = json.dumps(value.rstrip("\n") + "\n\n" + rule, ensure_ascii=False)
+        return replace_span(path, content, match.start(2), match.end(2), new)
+    key_col = len(match.group(1))
+    pos, indent = match.end(), " " * (key_col + 2)
+    for line in re.finditer(r"^.*$", content[match.end() + 1 :], re.M):
+        stripped = line.group().strip()
+        col = len(line.group()) - len(line.group().lstrip())
+        if stripped and col <= key_col:
+            break
+        if stripped:
+            pos, indent = match.end() + 1 + line.end(), line.group()[:col]
+    lines = [indent + piece if piece else "" for piece in rule.split("\n")]
+    gap = "\n\n" if rest.startswith(">") else "\n"
+    return replace_span(path, content, pos, pos, gap + "\n".join(lines))
+
+
+def _holds(data: Any, field: Any, rule: str) -> bool:
+    wanted = " ".join(rule.split())
+    return any(
+        wanted in " ".join(f.value.split()) for f in prompt_fields(data) if f.path == field.path
+    )
+
+
+def config_edit(path: str, content: str, knob: ConfigKnob) -> ConfigChange | None:
+    """An edit changing the first of ``knob.keys`` found with a numeric value, or None."""
+    for key in knob.keys:
+        pattern = rf"[\"']?\b{re.escape(key)}\b[\"']?[ \t]*[:=][ \t]*(-?\d+(?:\.\d+)?)\b"
+        for match in re.finditer(pattern, content):
+            old = match.group(1)
+            new = _scaled(old, knob)
+            if (float(new) - float(old)) * (knob.factor - 1) <= 0:
+                continue
+            edit = replace_span(path, content, match.start(1), match.end(1), new)
+            if parses(path, apply_edit(content, edit)):
+                return ConfigChange(edit=edit, key=key, old=old, new=new)
+    return None
+
+
+def _scaled(old: str, knob: ConfigKnob) -> str:
+    value = min(max(float(old) * knob.factor, knob.minimum), knob.maximum)
+    if "." in old:
+        return f"{round(value, 2):g}" if value != int(value) else f"{value:.1f}"
+    return str(int(value))

@@ -1,0 +1,128 @@
+"""How an analysis looks: Rich panels and tables for people, one JSON object for scripts."""
+
+from __future__ import annotations
+
+from rich.console import Console, Group
+from rich.markup import escape
+from rich.panel import Panel
+from rich.syntax import Syntax
+from rich.table import Table
+
+from ..pipeline import AnalysisResult
+
+_SEVERITY_STYLE = {"high": "bold red", "medium": "yellow", "low": "cyan", "info": "dim"}
+_RISK_STYLE = {"high": "bold red", "medium": "yellow", "low": "green"}
+
+
+def render_analysis(result: AnalysisResult, console: Console, *, as_json: bool) -> None:
+    """Print the result: JSON for scripts, panels and tables for people."""
+    if as_json:
+        print(result.model_dump_json(indent=2))
+        return
+    console.print(_header(result))
+    for warning in result.warnings:
+        console.print(f"[yellow]warning:[/] {escape(warning)}")
+    console.print(_diagnosis_panel(result))
+    if result.findings:
+        console.print(_findings_table(result))
+    console.print(_hypotheses_table(result))
+    for hypothesis in result.hypotheses:
+        console.print(_hypothesis_detail(result, hypothesis.rank))
+    console.print(_footer(result))
+
+
+def _header(result: AnalysisResult) -> str:
+    analyser = result.analyser
+    who = (
+        "offline analyser (rule-based, no API key)"
+        if analyser.provider == "offline"
+        else f"{analyser.provider} {analyser.model or ''} (prompts {analyser.prompt_version})"
+    )
+    trace = result.trace
+    return (
+        f"[bold]Refinery[/] · trace [cyan]{escape(trace.id)}[/] ({trace.format}, {trace.runs} runs)"
+        f" · project [cyan]{escape(result.project)}[/] · {escape(who)}"
+    )
+
+
+def _diagnosis_panel(result: AnalysisResult) -> Panel:
+    d = result.diagnosis
+    rows = [
+        f"[bold]{escape(d.executive_summary)}[/]",
+        "",
+        f"[bold]Failure type[/]  {d.failure_type.value}    "
+        f"[bold]Confidence[/]  {d.confidence.value} — {escape(d.confidence_reason)}",
+        f"[bold]What happened[/]  {escape(d.trace_summary)}",
+        f"[bold]Expected vs actual[/]  {escape(d.gap)}",
+        f"[bold]Root cause[/]  {escape(d.root_cause)}",
+        f"[bold]Where to fix[/]  {escape(d.affected_component)}",
+    ]
+    for item in d.evidence:
+        mark = "✓" if item.verified else "? unverified"
+        rows.append(f"[dim]evidence[/] run {escape(item.run_id)} {mark}: “{escape(_clip(item.quote))}”")
+    return Panel("\n".join(rows), title="Diagnosis", title_align="left", border_style="blue")
+
+
+def _findings_table(result: AnalysisResult) -> Table:
+    table = Table(title="What the detectors found", title_justify="left", expand=False)
+    for column in ("severity", "finding", "run", "detail"):
+        table.add_column(column)
+    for finding in result.findings:
+        style = _SEVERITY_STYLE.get(finding.severity.value, "")
+        table.add_row(
+            f"[{style}]{finding.severity.value}[/]",
+            finding.kind,
+            escape(finding.run_id),
+            escape(_clip(finding.message, 120)),
+        )
+    return table
+
+
+def _hypotheses_table(result: AnalysisResult) -> Table:
+    table = Table(title="Proposed fixes (best first)", title_justify="left")
+    for column in ("#", "fix", "strategy", "risk", "applies cleanly"):
+        table.add_column(column)
+    for h in result.hypotheses:
+        table.add_row(
+            str(h.rank),
+            escape(h.title),
+            h.strategy,
+            f"[{_RISK_STYLE.get(h.risk.value, '')}]{h.risk.value}[/]",
+            "[green]yes[/]" if h.valid else "[red]no[/]",
+        )
+    return table
+
+
+def _hypothesis_detail(result: AnalysisResult, rank: int) -> Panel:
+    h = next(h for h in result.hypotheses if h.rank == rank)
+    parts: list[object] = [
+        f"[bold]Why[/]  {escape(h.rationale)}",
+        f"[bold]Expected effect[/]  {escape(h.expected_effect)}",
+        f"[bold]Risk[/]  {h.risk.value}: {escape('; '.join(h.risk_reasons) or 'n/a')}",
+    ]
+    parts.extend(f"[red]problem:[/] {escape(p)}" for p in h.problems)
+    diff = result.diffs.get(rank, "") if hasattr(result, "diffs") else ""
+    if diff:
+        parts.append(Syntax(diff, "diff", theme="ansi_dark", word_wrap=True))
+    return Panel(Group(*parts), title=f"Fix {rank}: {escape(h.title)}", title_align="left")
+
+
+def _footer(result: AnalysisResult) -> str:
+    if result.applied:
+        applied = result.applied
+        return (
+            f"[green]Applied fix {applied.hypothesis}[/] in commit {applied.commit[:10]} "
+            f"({', '.join(applied.files)}). Undo with: [bold]refinery undo {applied.change_id}[/]"
+        )
+    valid = [h.rank for h in result.hypotheses if h.valid]
+    if not valid:
+        return "[yellow]No fix applies cleanly to the project's files; nothing was written.[/]"
+    return (
+        f"Nothing was written (dry run). To apply fix {valid[0]}: rerun with "
+        f"[bold]--apply {valid[0]}[/] (or [bold]--apply[/] for the best valid fix)."
+    )
+
+
+def _clip(text: str, limit: int = 200) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

@@ -1,0 +1,138 @@
+"""Writing files safely: under a lock, each file atomically, all of them or none.
+
+Every new content first goes to a temporary file beside its target (same directory, so the final
+rename cannot cross file systems), is fsynced and given the target's mode; only when all temporary
+files exist are they renamed over their targets. If a rename fails, the files already renamed get
+their previous bytes back, so a failed write leaves the repository as it was. The bytes written are
+exactly the bytes given: line endings and everything outside the edits are the caller's to keep.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ApplyRefused
+
+LOCK_NAME = "apply.lock"
+_NEW_FILE_MODE = 0o644
+
+
+@dataclass(frozen=True, kw_only=True)
+class FileWrite:
+    """Replace ``path``'s content with ``data`` (None deletes it); ``before`` is what to restore."""
+
+    path: Path
+    """Absolute path of the target."""
+    data: bytes | None
+    """The new bytes; None removes the file."""
+    before: bytes | None
+    """The current bytes, restored if a later write fails; None when the file does not exist."""
+
+
+@contextmanager
+def apply_lock(state_dir: Path, *, timeout: float = 120.0) -> Iterator[None]:
+    """Hold ``.refinery/apply.lock`` so that applies and undos run one after another."""
+    from filelock import FileLock, Timeout
+
+    state_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(state_dir / LOCK_NAME), timeout=timeout)
+    try:
+        lock.acquire()
+    except Timeout as exc:
+        raise ApplyRefused(
+            f"another Refinery apply or undo still holds {state_dir / LOCK_NAME}",
+            "wait for it to finish, then run the command again",
+        ) from exc
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def write_files(writes: Sequence[FileWrite]) -> None:
+    """Write every file atomically, all or nothing; ApplyRefused when one cannot be written."""
+    staged: list[tuple[FileWrite, Path | None]] = []
+    for write in writes:
+        try:
+            staged.append((write, _stage(write)))
+        except OSError as exc:
+            _discard(staged)
+            raise _failure(write.path, exc, "nothing was changed") from exc
+    done: list[FileWrite] = []
+    for index, (write, temporary) in enumerate(staged):
+        try:
+            _put(write.path, temporary)
+        except OSError as exc:
+            _discard(staged[index:])
+            raise _failure(write.path, exc, _rollback(done)) from exc
+        done.append(write)
+
+
+def _stage(write: FileWrite) -> Path | None:
+    """A fsynced temporary copy of ``write.data`` beside the target, with the target's mode."""
+    if write.data is None:
+        return None
+    target = write.path
+    mode = stat.S_IMODE(target.stat().st_mode) if target.is_file() else _NEW_FILE_MODE
+    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".refinery")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(write.data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(name, mode)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
+    return Path(name)
+
+
+def _put(target: Path, temporary: Path | None) -> None:
+    if temporary is None:
+        target.unlink(missing_ok=True)
+    else:
+        os.replace(temporary, target)
+    _sync_directory(target.parent)
+
+
+def _sync_directory(folder: Path) -> None:
+    """Make the rename durable: fsync the directory entry (POSIX only)."""
+    if os.name != "posix":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _discard(staged: Sequence[tuple[FileWrite, Path | None]]) -> None:
+    for _, temporary in staged:
+        if temporary is not None:
+            temporary.unlink(missing_ok=True)
+
+
+def _rollback(done: Sequence[FileWrite]) -> str:
+    """Give the already written files their previous bytes back; say how that went."""
+    failed: list[str] = []
+    for write in reversed(done):
+        undo = FileWrite(path=write.path, data=write.before, before=write.data)
+        try:
+            _put(write.path, _stage(undo))
+        except OSError as exc:
+            failed.append(f"{write.path} ({exc.strerror or exc})")
+    if failed:
+        return f"could NOT restore {', '.join(failed)}: check these files by hand"
+    if done:
+        return f"nothing was changed: the {len(done)} file(s) written before it were restored"
+    return "nothing was changed"
+
+
+def _failure(path: Path, exc: OSError, outcome: str) -> ApplyRefused:
+    return ApplyRefused(f"cannot write {path}: {exc.strerror or exc}", outcome)

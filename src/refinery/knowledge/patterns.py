@@ -1,0 +1,134 @@
+"""The knowledge base: fix patterns and plain-language explanations, loaded from ``patterns.yaml``.
+
+Best practice is data, not logic: a pattern names a strategy, the failure types and model families it
+fits, its risk, and a text template whose placeholders are filled from the trace and the expected
+behaviour. The analysers choose patterns with ``patterns_for(failure_type, family)``; a new pattern is a
+YAML entry, not code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import re
+from functools import cache
+from importlib.resources import files
+from typing import Any
+
+import yaml
+
+from ..analysis.schema import FailureType, Level
+
+_SPACES = re.compile(r"(?<=\S) {2,}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConfigKnob:
+    """A numeric setting a ``change_config`` pattern adjusts."""
+
+    keys: tuple[str, ...]
+    """Setting names to look for, in order of preference."""
+    factor: float
+    """Multiplier applied to the current value."""
+    minimum: float
+    """The new value is at least this."""
+    maximum: float
+    """The new value is at most this."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Pattern:
+    """One fix pattern of the knowledge base."""
+
+    id: str
+    title: str
+    strategy: str
+    """``add_rule``, ``failure_handling_rule``, ``reposition_rule``, ``add_example``,
+    ``model_guidance``, ``add_eval`` or ``change_config``."""
+    applies_to: tuple[FailureType, ...]
+    primary_for: tuple[FailureType, ...]
+    families: tuple[str, ...]
+    """Model families it is written for; empty for every family."""
+    risk: Level
+    template: str
+    rationale: str
+    expected_effect: str
+    config: ConfigKnob | None = None
+
+    def render(self, slots: dict[str, str]) -> str:
+        """The template with its placeholders filled; unknown placeholders become empty."""
+        text = self.template.format_map(_Blank(slots))
+        return _SPACES.sub(" ", text).replace(" .", ".").strip()
+
+    def fit(self, failure_type: FailureType, family: str) -> int:
+        """How well it fits: primary failure types and family-specific patterns score higher."""
+        score = 4 if failure_type in self.primary_for else 2
+        return score + (1 if family in self.families else 0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class FailureText:
+    """Plain-language templates for one failure type."""
+
+    cause: str
+    plain: str
+    component: str
+
+
+class _Blank(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+@cache
+def load_patterns() -> tuple[Pattern, ...]:
+    """Every pattern of ``patterns.yaml``, in file order."""
+    return tuple(_pattern(raw) for raw in _data()["patterns"])
+
+
+def patterns_for(failure_type: FailureType, family: str) -> list[Pattern]:
+    """Patterns that apply to ``failure_type`` for a model of ``family``, best fit first."""
+    fitting = [
+        p
+        for p in load_patterns()
+        if failure_type in p.applies_to and (not p.families or family in p.families)
+    ]
+    return sorted(fitting, key=lambda p: -p.fit(failure_type, family))
+
+
+def failure_text(failure_type: FailureType) -> FailureText:
+    """The cause, plain summary and component templates of a failure type."""
+    raw = _data()["failure_types"][failure_type.value]
+    return FailureText(cause=raw["cause"], plain=raw["plain"], component=raw["component"])
+
+
+@cache
+def _data() -> dict[str, Any]:
+    text = files(__package__).joinpath("patterns.yaml").read_text(encoding="utf-8")
+    data: dict[str, Any] = yaml.safe_load(text)
+    return data
+
+
+def _pattern(raw: dict[str, Any]) -> Pattern:
+    knob = raw.get("config")
+    return Pattern(
+        id=str(raw["id"]),
+        title=str(raw["title"]),
+        strategy=str(raw["strategy"]),
+        applies_to=tuple(FailureType(t) for t in raw["applies_to"]),
+        primary_for=tuple(FailureType(t) for t in raw.get("primary_for") or ()),
+        families=tuple(str(f) for f in raw.get("families") or ()),
+        risk=Level(raw["risk"]),
+        template=str(raw["template"]),
+        rationale=str(raw["rationale"]).strip(),
+        expected_effect=str(raw["expected_effect"]).strip(),
+        config=_knob(knob) if knob else None,
+    )
+
+
+def _knob(raw: dict[str, Any]) -> ConfigKnob:
+    return ConfigKnob(
+        keys=tuple(str(k) for k in raw["keys"]),
+        factor=float(raw["factor"]),
+        minimum=float(raw["min"]),
+        maximum=float(raw["max"]),
+    )

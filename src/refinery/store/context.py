@@ -1,0 +1,622 @@
+"""A project's context: the prompt, eval and config files it is repaired through, saved across runs.
+
+``.refinery/context.json`` holds every project's files as paths relative to the repository root. The
+first analysis of a project with files saves them; later runs reuse them with no flags; ``add``,
+``remove`` and ``update`` change them. The file is precious (the user named those files once and
+expects Refinery to remember), so it is handled like a small database:
+
+- every change is a read-modify-write under ``.refinery/context.lock``, so concurrent Refinery
+  processes never lose each other's changes, and the new content replaces the old atomically (temp
+  file, fsync, ``os.replace``), so a crash never leaves half a file;
+- a file that does not parse or validate is an error naming the file and the remedy, and is never
+  rewritten; before any rewrite the previous content is copied to ``context.json.bak-<timestamp>``.
+
+Paths given by the user must be inside the repository (symlinks resolved) and readable; saved files
+that have since vanished are reported as ``missing`` and dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path, PurePosixPath
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+
+from ..config import Settings
+from ..errors import ConfigError, InputError
+from .paths import check_project_name, context_file, context_lock_file
+
+STORE_VERSION = 1
+_LOCK_TIMEOUT_SECONDS = 30.0
+_KEEP_BACKUPS = 5
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+__all__ = [
+    "STORE_VERSION",
+    "ContextAdditions",
+    "ContextFileStatus",
+    "ContextStore",
+    "FileKind",
+    "ProjectContext",
+    "ProjectDescription",
+    "ProjectSummary",
+    "ResolvedContext",
+    "clear_project",
+    "describe_project",
+    "list_projects",
+    "load_contexts",
+    "resolve_context",
+    "write_atomic",
+]
+
+
+class FileKind(StrEnum):
+    """What a context file is to the agent."""
+
+    PROMPT = "prompt"
+    EVAL = "eval"
+    CONFIG = "config"
+
+
+def _check_relative(paths: tuple[str, ...]) -> tuple[str, ...]:
+    for path in paths:
+        pure = PurePosixPath(path)
+        if not path or pure.is_absolute() or ".." in pure.parts or "\\" in path:
+            raise ValueError(f"{path!r} is not a path relative to the repository root")
+    return paths
+
+
+class ProjectContext(BaseModel):
+    """One project's saved files, as stored in ``context.json``."""
+
+    model_config = _FROZEN
+
+    name: str
+    """The project's name (also its directory name under ``.refinery/projects/``)."""
+    prompt_files: tuple[str, ...] = ()
+    """Prompt files, relative to the repository root."""
+    eval_files: tuple[str, ...] = ()
+    """Eval files, relative to the repository root."""
+    config_files: tuple[str, ...] = ()
+    """Config files, relative to the repository root."""
+    extracted_files: tuple[str, ...] = ()
+    """Those of the files above that Refinery extracted from traces (``--extract-from-trace``)."""
+    created: datetime
+    """When the context was first saved."""
+    last_used: datetime
+    """When an analysis last used it."""
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, name: str) -> str:
+        try:
+            return check_project_name(name)
+        except InputError as exc:
+            raise ValueError(exc.message) from exc
+
+    @field_validator("prompt_files", "eval_files", "config_files", "extracted_files")
+    @classmethod
+    def _relative_paths(cls, paths: tuple[str, ...]) -> tuple[str, ...]:
+        return _check_relative(paths)
+
+    def files(self, kind: FileKind) -> tuple[str, ...]:
+        """The files of one kind."""
+        return {
+            FileKind.PROMPT: self.prompt_files,
+            FileKind.EVAL: self.eval_files,
+            FileKind.CONFIG: self.config_files,
+        }[kind]
+
+    @property
+    def all_files(self) -> tuple[str, ...]:
+        """Prompt, eval and config files, in that order."""
+        return (*self.prompt_files, *self.eval_files, *self.config_files)
+
+
+class ContextStore(BaseModel):
+    """The whole of ``context.json``: a format version and every project's context."""
+
+    model_config = _FROZEN
+
+    version: int
+    """The file format's version; this Refinery reads and writes version 1."""
+    projects: dict[str, ProjectContext] = {}
+    """Saved contexts by project name."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ContextStore:
+        if self.version != STORE_VERSION:
+            raise ValueError(
+                f"format version {self.version} is not supported (this Refinery reads version "
+                f"{STORE_VERSION})"
+            )
+        for key, project in self.projects.items():
+            if key != project.name:
+                raise ValueError(f"project key {key!r} differs from its name {project.name!r}")
+        return self
+
+
+class ContextAdditions(BaseModel):
+    """Files to add to a project's context, such as those extracted from a trace."""
+
+    model_config = ConfigDict(frozen=True)
+
+    prompt_files: tuple[str, ...] = ()
+    """Prompt files, relative to the repository root."""
+    eval_files: tuple[str, ...] = ()
+    """Eval files, relative to the repository root."""
+    config_files: tuple[str, ...] = ()
+    """Config files, relative to the repository root."""
+
+    def files(self, kind: FileKind) -> tuple[str, ...]:
+        """The files of one kind."""
+        return {
+            FileKind.PROMPT: self.prompt_files,
+            FileKind.EVAL: self.eval_files,
+            FileKind.CONFIG: self.config_files,
+        }[kind]
+
+
+class ResolvedContext(BaseModel):
+    """The context an analysis uses, and what happened while resolving it."""
+
+    model_config = _FROZEN
+
+    context: ProjectContext
+    """The files to use (also what is now saved, when ``saved``)."""
+    missing: tuple[str, ...] = ()
+    """Saved files that no longer exist: dropped from the context."""
+    warnings: tuple[str, ...] = ()
+    """Other things the user should know (a removed file that was not in the context...)."""
+    saved: bool = False
+    """True when ``context.json`` was written."""
+    created: bool = False
+    """True when this run saved the project's context for the first time."""
+
+
+class ContextFileStatus(BaseModel):
+    """One file of a project's context, checked now."""
+
+    model_config = _FROZEN
+
+    path: str
+    """Relative to the repository root."""
+    kind: FileKind
+    """Prompt, eval or config."""
+    exists: bool
+    """False when the file has vanished since it was saved."""
+    extracted: bool
+    """True when Refinery extracted it from a trace."""
+
+
+class ProjectDescription(BaseModel):
+    """A project's saved context with each file checked: ``refinery context --project``."""
+
+    model_config = _FROZEN
+
+    name: str
+    """The project's name."""
+    files: tuple[ContextFileStatus, ...]
+    """Every file, prompts first."""
+    created: datetime
+    """When the context was first saved."""
+    last_used: datetime
+    """When an analysis last used it."""
+
+
+class ProjectSummary(BaseModel):
+    """One line of ``refinery context --list``."""
+
+    model_config = _FROZEN
+
+    name: str
+    """The project's name."""
+    prompt_files: int
+    """Number of prompt files."""
+    eval_files: int
+    """Number of eval files."""
+    config_files: int
+    """Number of config files."""
+    missing_files: int
+    """Files that no longer exist."""
+    last_used: datetime
+    """When an analysis last used the context."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Request:
+    """One run's changes, already validated and made relative to the repository root."""
+
+    given: dict[FileKind, tuple[str, ...]]
+    removed: dict[FileKind, tuple[str, ...]]
+    extracted: tuple[str, ...]
+    update: bool
+
+
+def load_contexts(settings: Settings) -> dict[str, ProjectContext]:
+    """Every saved project context; empty when nothing was saved yet.
+
+    Raises:
+        ConfigError: ``context.json`` is corrupt or was edited into an invalid shape.
+    """
+    return dict(_read_store(settings).projects)
+
+
+def resolve_context(
+    settings: Settings,
+    project: str,
+    *,
+    prompt_files: Sequence[str] = (),
+    eval_files: Sequence[str] = (),
+    config_files: Sequence[str] = (),
+    add_prompts: Sequence[str] = (),
+    add_evals: Sequence[str] = (),
+    remove_prompts: Sequence[str] = (),
+    remove_evals: Sequence[str] = (),
+    update: bool = False,
+    extracted: ContextAdditions | None = None,
+    cwd: Path | None = None,
+) -> ResolvedContext:
+    """The context this run uses: saved files, changed by this run's flags, then saved again.
+
+    Files given this run (``*_files``, ``add_*`` and ``extracted``) join the saved lists; with
+    ``update`` they replace the saved list of their kind instead (kinds not given are kept).
+    ``remove_*`` drop files. Saved files that vanished are reported in ``missing`` and dropped.
+    Relative paths given this run are read from ``cwd`` (default: the repository root).
+
+    Raises:
+        InputError: a bad project name, or a given path outside the repository or unreadable.
+        ConfigError: ``context.json`` is corrupt, or its lock is held too long.
+    """
+    check_project_name(project)
+    base = cwd or settings.repo_root
+    extras = extracted or ContextAdditions()
+    from_trace = {
+        kind: _existing(settings, settings.repo_root, extras.files(kind)) for kind in FileKind
+    }
+    flagged = {
+        FileKind.PROMPT: (*prompt_files, *add_prompts),
+        FileKind.EVAL: (*eval_files, *add_evals),
+        FileKind.CONFIG: tuple(config_files),
+    }
+    request = _Request(
+        given={
+            kind: _unique((*_existing(settings, base, flagged[kind]), *from_trace[kind]))
+            for kind in FileKind
+        },
+        removed={
+            FileKind.PROMPT: _relative_all(settings, base, remove_prompts),
+            FileKind.EVAL: _relative_all(settings, base, remove_evals),
+            FileKind.CONFIG: (),
+        },
+        extracted=tuple(p for kind in FileKind for p in from_trace[kind]),
+        update=update,
+    )
+    with _locked(settings):
+        store = _read_store(settings)
+        return _apply(settings, store, project, request)
+
+
+def list_projects(settings: Settings) -> tuple[ProjectSummary, ...]:
+    """Every saved project, most recently used first."""
+    summaries = [
+        ProjectSummary(
+            name=ctx.name,
+            prompt_files=len(ctx.prompt_files),
+            eval_files=len(ctx.eval_files),
+            config_files=len(ctx.config_files),
+            missing_files=sum(not _is_file(settings, p) for p in ctx.all_files),
+            last_used=ctx.last_used,
+        )
+        for ctx in _read_store(settings).projects.values()
+    ]
+    return tuple(sorted(summaries, key=lambda s: s.last_used, reverse=True))
+
+
+def describe_project(settings: Settings, name: str) -> ProjectDescription:
+    """One project's files, each marked as existing or missing."""
+    ctx = _project(_read_store(settings), name)
+    files = tuple(
+        ContextFileStatus(
+            path=path,
+            kind=kind,
+            exists=_is_file(settings, path),
+            extracted=path in ctx.extracted_files,
+        )
+        for kind in FileKind
+        for path in ctx.files(kind)
+    )
+    return ProjectDescription(
+        name=ctx.name, files=files, created=ctx.created, last_used=ctx.last_used
+    )
+
+
+def clear_project(settings: Settings, name: str) -> ProjectContext:
+    """Forget a project's saved context and return it; files on disk are left alone."""
+    check_project_name(name)
+    with _locked(settings):
+        store = _read_store(settings)
+        removed = _project(store, name)
+        kept = {key: ctx for key, ctx in store.projects.items() if key != name}
+        _write_store(settings, store.model_copy(update={"projects": kept}))
+    return removed
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` all at once: temp file in the same folder, fsync, rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the rename durable; some platforms cannot open a directory, which is fine."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        return
+    finally:
+        os.close(fd)
+
+
+# -- merging ------------------------------------------------------------------------------------
+
+
+def _apply(
+    settings: Settings, store: ContextStore, project: str, request: _Request
+) -> ResolvedContext:
+    saved = store.projects.get(project)
+    now = datetime.now(UTC)
+    lists: dict[FileKind, tuple[str, ...]] = {}
+    warnings: list[str] = []
+    for kind in FileKind:
+        lists[kind], problems = _merge_kind(
+            saved.files(kind) if saved else (), request, kind, project
+        )
+        warnings.extend(problems)
+    missing = tuple(p for kind in FileKind for p in lists[kind] if not _is_file(settings, p))
+    lists = {kind: tuple(p for p in paths if p not in missing) for kind, paths in lists.items()}
+    warnings.extend(_general_warnings(saved, request, lists, project))
+    context = ProjectContext(
+        name=project,
+        prompt_files=lists[FileKind.PROMPT],
+        eval_files=lists[FileKind.EVAL],
+        config_files=lists[FileKind.CONFIG],
+        extracted_files=_kept_extracted(saved, request, lists),
+        created=saved.created if saved else now,
+        last_used=now,
+    )
+    if saved is None and not context.all_files:
+        return ResolvedContext(context=context, missing=missing, warnings=tuple(warnings))
+    projects = {**store.projects, project: context}
+    _write_store(settings, store.model_copy(update={"projects": projects}))
+    return ResolvedContext(
+        context=context,
+        missing=missing,
+        warnings=tuple(warnings),
+        saved=True,
+        created=saved is None,
+    )
+
+
+def _merge_kind(
+    saved: tuple[str, ...], request: _Request, kind: FileKind, project: str
+) -> tuple[tuple[str, ...], list[str]]:
+    given = request.given[kind]
+    combined = given if request.update and given else _unique((*saved, *given))
+    removed = request.removed[kind]
+    warnings = [
+        f"{path} is not a {kind.value} file of project {project}: nothing to remove"
+        for path in removed
+        if path not in combined
+    ]
+    return tuple(p for p in combined if p not in removed), warnings
+
+
+def _general_warnings(
+    saved: ProjectContext | None,
+    request: _Request,
+    lists: dict[FileKind, tuple[str, ...]],
+    project: str,
+) -> list[str]:
+    warnings: list[str] = []
+    if request.update and not any(request.given.values()):
+        warnings.append("--update was given without files: the saved context is kept")
+    if not any(lists.values()):
+        state = "has no files left in its context" if saved else "has no saved context"
+        warnings.append(
+            f"project {project} {state}: give --prompt-files, --eval-files, --config-files "
+            "or --extract-from-trace"
+        )
+    return warnings
+
+
+def _kept_extracted(
+    saved: ProjectContext | None, request: _Request, lists: dict[FileKind, tuple[str, ...]]
+) -> tuple[str, ...]:
+    in_context = {p for paths in lists.values() for p in paths}
+    earlier = saved.extracted_files if saved else ()
+    return tuple(p for p in _unique((*earlier, *request.extracted)) if p in in_context)
+
+
+def _unique(paths: Sequence[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(paths))
+
+
+def _project(store: ContextStore, name: str) -> ProjectContext:
+    if name in store.projects:
+        return store.projects[name]
+    known = ", ".join(sorted(store.projects)) or "none yet"
+    raise InputError(
+        f"project {name!r} has no saved context (saved projects: {known})",
+        "list them with: refinery context --list",
+    )
+
+
+# -- paths --------------------------------------------------------------------------------------
+
+
+def _existing(settings: Settings, base: Path, given: Sequence[str]) -> tuple[str, ...]:
+    """Given paths made relative to the repository root, each checked to be a readable file."""
+    relative = _relative_all(settings, base, given)
+    for original, path in zip(given, relative, strict=True):
+        _check_readable(settings.repo_root / path, original)
+    return _unique(relative)
+
+
+def _relative_all(settings: Settings, base: Path, given: Sequence[str]) -> tuple[str, ...]:
+    return tuple(_repo_relative(settings.repo_root, base, path) for path in given)
+
+
+def _repo_relative(root: Path, base: Path, given: str) -> str:
+    """``given`` (absolute, or relative to ``base``) as a POSIX path relative to ``root``."""
+    text = given.strip()
+    if not text:
+        raise InputError("a context file path is empty", "remove the stray comma in the file list")
+    candidate = Path(text).expanduser()
+    absolute = Path(os.path.normpath(candidate if candidate.is_absolute() else base / candidate))
+    real_root = root.resolve()
+    real = absolute.resolve()
+    if not real.is_relative_to(real_root) or real == real_root:
+        raise InputError(
+            f"{given}: outside the repository {root}",
+            "context files must be files inside the repository Refinery works in",
+        )
+    for anchor in (root, real_root):
+        if not absolute.is_relative_to(anchor):
+            continue
+        relative = absolute.relative_to(anchor)
+        if (root / relative).resolve() == real:
+            return relative.as_posix()
+    return real.relative_to(real_root).as_posix()
+
+
+def _check_readable(path: Path, original: str) -> None:
+    if not path.exists():
+        raise InputError(f"{original}: no such file", "check the path and its spelling")
+    if not path.is_file():
+        raise InputError(f"{original}: not a file", "give files, not directories")
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as exc:
+        raise InputError(
+            f"{original}: cannot be read ({exc.strerror})", "check its permissions"
+        ) from exc
+
+
+def _is_file(settings: Settings, path: str) -> bool:
+    return (settings.repo_root / path).is_file()
+
+
+# -- the file -----------------------------------------------------------------------------------
+
+
+@contextmanager
+def _locked(settings: Settings) -> Iterator[None]:
+    from filelock import FileLock, Timeout
+
+    lock_path = context_lock_file(settings)
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with FileLock(str(lock_path), timeout=_LOCK_TIMEOUT_SECONDS):
+            yield
+    except Timeout as exc:
+        raise ConfigError(
+            f"{_shown(settings, lock_path)}: another Refinery process has held it for "
+            f"{_LOCK_TIMEOUT_SECONDS:.0f}s",
+            "wait for it to finish, or delete the lock file if no Refinery is running",
+        ) from exc
+
+
+def _read_store(settings: Settings) -> ContextStore:
+    path = context_file(settings)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return ContextStore(version=STORE_VERSION)
+    except OSError as exc:
+        raise ConfigError(
+            f"{_shown(settings, path)}: cannot be read ({exc.strerror})", "check its permissions"
+        ) from exc
+    try:
+        raw = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise _corrupt(settings, path, _json_problem(exc)) from exc
+    if not isinstance(raw, dict):
+        raise _corrupt(settings, path, "expected a JSON object with 'version' and 'projects'")
+    try:
+        return ContextStore.model_validate(raw)
+    except ValidationError as exc:
+        raise _corrupt(settings, path, _validation_problem(exc)) from exc
+
+
+def _json_problem(exc: UnicodeDecodeError | json.JSONDecodeError) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return "not UTF-8 text"
+    return f"invalid JSON at line {exc.lineno} ({exc.msg})"
+
+
+def _validation_problem(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "top level"
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return f"{where}: {message}"
+
+
+def _corrupt(settings: Settings, path: Path, problem: str) -> ConfigError:
+    backups = _backups(path)
+    restore = f", restore the backup {_shown(settings, backups[-1])}" if backups else ""
+    return ConfigError(
+        f"{_shown(settings, path)} is not a valid context file: {problem}",
+        f"fix it by hand{restore}, or move it away to start over (Refinery will not overwrite it)",
+    )
+
+
+def _write_store(settings: Settings, store: ContextStore) -> None:
+    path = context_file(settings)
+    if path.exists():
+        _back_up(path)
+    text = json.dumps(store.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+    write_atomic(path, text.encode("utf-8"))
+
+
+def _back_up(path: Path) -> None:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    shutil.copy2(path, path.with_name(f"{path.name}.bak-{stamp}"))
+    for old in _backups(path)[:-_KEEP_BACKUPS]:
+        old.unlink(missing_ok=True)
+
+
+def _backups(path: Path) -> list[Path]:
+    """Backups of ``path``, oldest first (the timestamp sorts lexically)."""
+    return sorted(path.parent.glob(f"{path.name}.bak-*"))
+
+
+def _shown(settings: Settings, path: Path) -> str:
+    """A path as the user sees it: relative to the repository when inside it."""
+    try:
+        return path.relative_to(settings.repo_root).as_posix()
+    except ValueError:
+        return str(path)

@@ -1,0 +1,174 @@
+"""Langfuse by id: every observation of a trace through the official ``langfuse`` SDK, cached.
+
+Observations come from ``api.observations.get_many(trace_id=...)`` (``GET
+/api/public/v2/observations``, the real-time read path), every field group requested, following
+``meta.cursor`` until it is absent. The SDK's Fern client is built directly with the project's keys
+(Basic auth) rather than through ``Langfuse()``, which would also start an OpenTelemetry exporter
+we do not need to read. The observation dicts keep Langfuse's wire names (camelCase; input and
+output as the JSON strings the API sends) so cached and fetched traces share the file parser's
+``observations_to_trace``. Retries and error translation follow the LangSmith fetcher's policy.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import httpx
+
+from ..config import Settings
+from ..errors import ConfigError, InputError, RefineryError, SourceError
+from ..progress import OnProgress, ProgressEvent, no_progress
+from ..store.cache import cache_get, cache_put
+from .langsmith_fetch import HttpFailure, RetryPolicy, call_with_retries, quiet_sdk
+from .model import Trace
+from .sources import fetcher
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from langfuse.api.client import LangfuseAPI
+
+T = TypeVar("T")
+
+DEFAULT_HOST = "https://cloud.langfuse.com"
+_PAGE_SIZE = 100
+_FIELDS = "core,basic,time,io,metadata,model,usage,prompt,metrics,trace_context"
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Conn:
+    """One fetch's client and the words its errors need."""
+
+    api: LangfuseAPI
+    host: str
+    ref: str
+    policy: RetryPolicy
+
+    def call(self, fn: Callable[[], T]) -> T:
+        from langfuse.api.core.api_error import ApiError
+
+        return call_with_retries(
+            fn, policy=self.policy, errors=(ApiError, httpx.HTTPError), translate=self.error
+        )
+
+    def error(self, failure: HttpFailure, attempts: int) -> RefineryError:
+        status = failure.status
+        if status in (401, 403):
+            return ConfigError(
+                f"Langfuse rejected the keys (HTTP {status})",
+                "check LANGFUSE_PUBLIC_KEY, LANGFUSE_SECRET_KEY and LANGFUSE_HOST",
+            )
+        if status == 404:
+            return _unknown(self.ref)
+        if failure.retryable:
+            return SourceError(
+                f"Langfuse failed with HTTP {status} after {attempts} attempts",
+                "wait a minute and try again",
+                retryable=True,
+            )
+        if status is None:
+            return SourceError(
+                f"cannot reach Langfuse at {self.host}", "check LANGFUSE_HOST and the network"
+            )
+        return SourceError(f"Langfuse request failed with HTTP {status}", "try again later")
+
+
+def _unknown(ref: str) -> InputError:
+    return InputError(
+        f"unknown Langfuse trace id {ref}", "check the id and that the keys' project owns it"
+    )
+
+
+@fetcher("langfuse")
+def fetch_langfuse_trace(
+    ref: str,
+    settings: Settings,
+    on_progress: OnProgress = no_progress,
+    *,
+    retry: RetryPolicy | None = None,
+) -> Trace:
+    """Every observation of the Langfuse trace ``ref``, as a Trace."""
+    from .langfuse import observations_to_trace
+
+    observations = fetch_langfuse_observations(ref, settings, on_progress, retry=retry)
+    return observations_to_trace(
+        observations, source="langfuse", origin=f"langfuse:{ref}", trace_id=ref
+    )
+
+
+def fetch_langfuse_observations(
+    ref: str,
+    settings: Settings,
+    on_progress: OnProgress = no_progress,
+    *,
+    retry: RetryPolicy | None = None,
+) -> list[dict[str, Any]]:
+    """The raw observation dicts of trace ``ref``, from the cache when fresh, else from Langfuse."""
+    cached = cache_get(settings, "langfuse", ref)
+    if cached is not None:
+        on_progress(ProgressEvent(stage="fetch", message=f"{ref} from cache", done=len(cached)))
+        return cached
+    with quiet_sdk("langfuse", "httpx"), _connect(ref, settings, retry or RetryPolicy()) as conn:
+        observations = _observations(conn, on_progress)
+    if not observations:
+        raise _unknown(ref)
+    cache_put(settings, "langfuse", ref, observations)
+    return observations
+
+
+@contextmanager
+def _connect(ref: str, settings: Settings, policy: RetryPolicy) -> Iterator[_Conn]:
+    from langfuse.api.client import LangfuseAPI
+
+    public_key = settings.key("LANGFUSE_PUBLIC_KEY")
+    secret_key = settings.key("LANGFUSE_SECRET_KEY")
+    if not public_key or not secret_key:
+        raise ConfigError(
+            "no Langfuse keys",
+            "set LANGFUSE_PUBLIC_KEY and LANGFUSE_SECRET_KEY or pass a trace file",
+        )
+    host = (settings.key("LANGFUSE_BASE_URL", "LANGFUSE_HOST") or DEFAULT_HOST).rstrip("/")
+    with httpx.Client(timeout=30.0) as http:
+        api = LangfuseAPI(
+            base_url=host,
+            username=public_key,
+            password=secret_key,
+            x_langfuse_public_key=public_key,
+            httpx_client=http,
+        )
+        yield _Conn(api=api, host=host, ref=ref, policy=policy)
+
+
+def _observations(conn: _Conn, on_progress: OnProgress) -> list[dict[str, Any]]:
+    def page(cursor: str | None) -> Any:
+        return conn.api.observations.get_many(
+            trace_id=conn.ref,
+            fields=_FIELDS,
+            limit=_PAGE_SIZE,
+            cursor=cursor,
+            request_options={"max_retries": 0},
+        )
+
+    observations: list[dict[str, Any]] = []
+    cursor: str | None = None
+    for number in itertools.count(1):
+        response = conn.call(functools.partial(page, cursor))
+        observations.extend(
+            item.model_dump(mode="json", by_alias=True, exclude_none=True) for item in response.data
+        )
+        on_progress(
+            ProgressEvent(
+                stage="fetch",
+                message=f"Langfuse: {number} page(s), {len(observations)} observations",
+                done=len(observations),
+            )
+        )
+        cursor = response.meta.cursor
+        if not cursor:
+            return observations
+    raise AssertionError("unreachable: itertools.count never ends")
