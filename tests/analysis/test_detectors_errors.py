@@ -59,7 +59,7 @@ def test_provider_side_failures_are_infrastructure_errors(error: str) -> None:
 
 
 def test_bare_traceback_is_quoted_by_its_exception_line() -> None:
-    error = 'Traceback (most recent call last):\n  File "x.py", line 1\nKeyError: \'city\''
+    error = "Traceback (most recent call last):\n  File \"x.py\", line 1\nKeyError: 'city'"
     trace = _trace(_root(), _run("tool", kind=RunKind.TOOL, name="lookup", error=error))
     [found] = _found(trace)
     assert found.kind == "tool_error"
@@ -70,7 +70,9 @@ def test_parser_and_context_failures_get_their_own_kinds() -> None:
     trace = _trace(
         _root(),
         _run("p", kind=RunKind.PARSER, name="JsonOutputParser", error="Invalid output: {oops"),
-        _run("c", kind=RunKind.LLM, name="llm", error="This model's maximum context length is 8192"),
+        _run(
+            "c", kind=RunKind.LLM, name="llm", error="This model's maximum context length is 8192"
+        ),
     )
     kinds = {f.run_id: f.kind for f in _found(trace)}
     assert kinds == {"p": "parse_error", "c": "context_overflow"}

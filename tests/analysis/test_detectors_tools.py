@@ -65,7 +65,11 @@ def test_error_text_in_a_tool_message_with_status_ok_is_found() -> None:
         ("404 Not Found: /v1/users/42", "tool_error", "high"),
         ('{"detail": "boom", "status_code": 500}', "infrastructure_error", "high"),
         ("upstream returned status code 500", "infrastructure_error", "high"),
-        ("Request failed: 429 Too Many Requests; rate limit exceeded", "infrastructure_error", "high"),
+        (
+            "Request failed: 429 Too Many Requests; rate limit exceeded",
+            "infrastructure_error",
+            "high",
+        ),
         ("The request timed out after 30s", "infrastructure_error", "high"),
         ('Traceback (most recent call last):\n  File "a.py"\nKeyError: 1', "tool_error", "high"),
         ('{"error": "unknown user id"}', "tool_error", "high"),
@@ -108,7 +112,11 @@ def test_call_to_a_tool_the_model_was_not_offered() -> None:
     call = ToolCall(id="1", name="delete_account", arguments="{}")
     trace = _trace(_call("l1", call, offered=("get_weather", "search")))
     [found] = _found(tools.tool_call_problems, trace)
-    assert (found.kind, found.severity, found.evidence) == ("unknown_tool", "high", "delete_account")
+    assert (found.kind, found.severity, found.evidence) == (
+        "unknown_tool",
+        "high",
+        "delete_account",
+    )
 
 
 def test_call_to_a_tool_no_tool_run_has_when_no_list_was_recorded() -> None:
@@ -138,5 +146,7 @@ def test_empty_tool_results(result: str) -> None:
 
 
 def test_tool_without_recorded_output_or_with_content_is_not_empty() -> None:
-    trace = _trace(_tool("t1", None), _tool("t2", "0"), _tool("t3", None, error="x", status="error"))
+    trace = _trace(
+        _tool("t1", None), _tool("t2", "0"), _tool("t3", None, error="x", status="error")
+    )
     assert _found(tools.empty_tool_results, trace) == []

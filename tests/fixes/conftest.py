@@ -20,7 +20,9 @@ def git(root: Path, *args: str) -> str:
     ).stdout
 
 
-def make_hypothesis(*edits: tuple[str, str, str], rank: int = 1, title: str = "Add refund rule") -> Hypothesis:
+def make_hypothesis(
+    *edits: tuple[str, str, str], rank: int = 1, title: str = "Add refund rule"
+) -> Hypothesis:
     return Hypothesis(
         rank=rank,
         title=title,

@@ -12,7 +12,9 @@ ALL = None
 
 
 def _prepare(root: Path, *edits: tuple[str, str, str], allowed: tuple[str, ...] | None = ALL):
-    return prepare_edits([Edit(file=f, search=s, replace=r) for f, s, r in edits], root, allowed_files=allowed)
+    return prepare_edits(
+        [Edit(file=f, search=s, replace=r) for f, s, r in edits], root, allowed_files=allowed
+    )
 
 
 def test_exact_unique_match_replaces_only_the_search_text(tmp_path: Path) -> None:
@@ -40,16 +42,22 @@ def test_missing_search_names_file_and_nearest_real_lines(tmp_path: Path) -> Non
 
 def test_whitespace_tolerant_match_is_used_when_unique_and_reported(tmp_path: Path) -> None:
     (tmp_path / "p.txt").write_text("Rules:\n    Be   polite.\n    Answer briefly.\nEnd\n")
-    prepared = _prepare(tmp_path, ("p.txt", "Be polite.\nAnswer briefly.\n", "Be polite.\nOffer refunds.\n"))
+    prepared = _prepare(
+        tmp_path, ("p.txt", "Be polite.\nAnswer briefly.\n", "Be polite.\nOffer refunds.\n")
+    )
     assert prepared.problems == ()
     assert prepared.files[0].after == b"Rules:\n    Be polite.\nOffer refunds.\nEnd\n"
-    assert prepared.notes == ("p.txt: edit 1: matched at line 2 only after ignoring whitespace differences",)
+    assert prepared.notes == (
+        "p.txt: edit 1: matched at line 2 only after ignoring whitespace differences",
+    )
 
 
 def test_whitespace_tolerant_match_refused_when_ambiguous(tmp_path: Path) -> None:
     (tmp_path / "p.txt").write_text("Be  polite.\nBe\tpolite.\n")
     prepared = _prepare(tmp_path, ("p.txt", "Be polite.", "Be kind."))
-    assert prepared.problems[0].startswith("p.txt: edit 1: search text only found ignoring whitespace, 2 times")
+    assert prepared.problems[0].startswith(
+        "p.txt: edit 1: search text only found ignoring whitespace, 2 times"
+    )
 
 
 def test_several_edits_to_one_file_apply_in_sequence(tmp_path: Path) -> None:
@@ -85,7 +93,9 @@ def test_empty_search_creates_a_new_file_but_not_over_an_existing_one(tmp_path: 
         ("other.txt", "other.txt: not one of the project's context files"),
     ],
 )
-def test_files_outside_repository_or_context_are_refused(tmp_path: Path, file: str, message: str) -> None:
+def test_files_outside_repository_or_context_are_refused(
+    tmp_path: Path, file: str, message: str
+) -> None:
     repo = tmp_path / "repo"
     (repo / ".git").mkdir(parents=True)
     (repo / ".git" / "config").write_text("x")
@@ -120,7 +130,9 @@ def test_check_edit_is_empty_when_the_edit_applies() -> None:
 
 def test_render_diff_is_a_unified_diff_per_file(tmp_path: Path) -> None:
     (tmp_path / "p.txt").write_text("one\ntwo\n")
-    diff = render_diff(_prepare(tmp_path, ("p.txt", "two\n", "two\nthree\n"), ("n.txt", "", "new\n")))
+    diff = render_diff(
+        _prepare(tmp_path, ("p.txt", "two\n", "two\nthree\n"), ("n.txt", "", "new\n"))
+    )
     assert diff.splitlines() == [
         "--- a/p.txt",
         "+++ b/p.txt",

@@ -40,5 +40,7 @@ def test_scan_added_ignores_secrets_already_in_the_file_and_numbers_file_lines()
     before = f"old = {AWS}\nBe polite.\n"
     after = f"old = {AWS}\nBe polite.\nnew = AKIAZ3MHALFW2EXAMPLE\n"
     assert added_lines(before, after) == [(3, "new = AKIAZ3MHALFW2EXAMPLE")]
-    assert {(hit.type, hit.line) for hit in scan_added("p.txt", before, after)} >= {("AWS Access Key", 3)}
+    assert {(hit.type, hit.line) for hit in scan_added("p.txt", before, after)} >= {
+        ("AWS Access Key", 3)
+    }
     assert scan_added("p.txt", before, before + "Answer briefly.\n") == []

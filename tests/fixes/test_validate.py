@@ -4,7 +4,10 @@ import pytest
 
 from refinery.fixes.validate import check_content
 
-PY = b"import os\n\nLIMIT = 3\nA, B = 1, 2\n\n\ndef run():\n    return LIMIT\n\n\nclass Agent:\n    pass\n"
+PY = (
+    b"import os\n\nLIMIT = 3\nA, B = 1, 2\n\n\n"
+    b"def run():\n    return LIMIT\n\n\nclass Agent:\n    pass\n"
+)
 
 
 def test_python_edit_keeping_names_and_adding_one_is_fine() -> None:
@@ -30,7 +33,7 @@ def test_python_edit_losing_a_top_level_name_is_refused(old: bytes, new: bytes, 
 
 def test_python_that_no_longer_parses_is_refused() -> None:
     problems = check_content("agent.py", PY, PY + b"def broken(:\n", max_bytes=10_000)
-    assert problems == ["agent.py: no longer parses as Python (line 14: invalid syntax)"]
+    assert problems == ["agent.py: no longer parses as Python (line 13: invalid syntax)"]
 
 
 @pytest.mark.parametrize(
@@ -43,7 +46,9 @@ def test_python_that_no_longer_parses_is_refused() -> None:
         ("cases.jsonl", b'{"a": 1}\n', b'{"a": 1}\n{"b"\n', "JSONL"),
     ],
 )
-def test_structured_files_must_still_parse(path: str, before: bytes, after: bytes, kind: str) -> None:
+def test_structured_files_must_still_parse(
+    path: str, before: bytes, after: bytes, kind: str
+) -> None:
     (problem,) = check_content(path, before, after, max_bytes=10_000)
     assert problem.startswith(f"{path}: no longer parses as {kind} (")
 

@@ -15,7 +15,7 @@ from werkzeug import Request, Response
 from refinery.config import Settings
 from refinery.errors import ConfigError, InputError, SourceError
 from refinery.progress import ProgressEvent
-from refinery.traces.langsmith_fetch import RetryPolicy, fetch_langsmith_trace
+from refinery.traces.langsmith_fetch import RetryPolicy, fetch_langsmith_trace, langsmith_reachable
 from refinery.traces.sources import load_trace
 
 RUNS_QUERY = (
@@ -333,3 +333,37 @@ def test_retry_after_longer_than_the_longest_wait_gives_up(
         fetch_langsmith_trace(TRACE_ID, settings, retry=RetryPolicy(sleep=sleep))
 
     assert sleep.waits == []
+
+
+def test_retry_after_as_an_http_date_is_honoured(
+    httpserver: HTTPServer, settings: Settings
+) -> None:
+    httpserver.expect_request("/info").respond_with_json(INFO)
+    past = _json_response({}, 429, **{"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"})
+    _failing_first(httpserver, f"/runs/{TRACE_ID}", [past], lambda _: _json_response(ROOT))
+    _serve_v2_pages(httpserver)
+    sleep = Recorder()
+
+    fetch_langsmith_trace(TRACE_ID, settings, retry=RetryPolicy(sleep=sleep))
+
+    assert sleep.waits == [0.0]
+
+
+def test_reachable_probe_reports_without_secrets(
+    httpserver: HTTPServer, settings: Settings
+) -> None:
+    httpserver.expect_request("/sessions").respond_with_json([])
+
+    ok, line = langsmith_reachable(settings)
+
+    assert ok and line == f"LangSmith reachable at {settings.env['LANGSMITH_ENDPOINT']}"
+    assert httpserver.log[0][0].headers["x-api-key"] == KEY and KEY not in line
+
+
+def test_reachable_probe_reports_a_rejected_key(httpserver: HTTPServer, settings: Settings) -> None:
+    httpserver.expect_request("/sessions").respond_with_json({"detail": "bad key"}, status=403)
+
+    assert langsmith_reachable(settings) == (
+        False,
+        "LangSmith rejected the API key (HTTP 403): check LANGSMITH_API_KEY",
+    )

@@ -216,7 +216,9 @@ def _flagged(result: CondensedTrace, plan: _Plan, prepared: _Prepared) -> Conden
 def _prepare(trace: Trace, findings: Sequence[Finding], keep: tuple[str, ...]) -> _Prepared:
     missing = [run_id for run_id in keep if run_id not in trace]
     if missing:
-        raise InputError(f"run {missing[0]} is not in the trace", "keep only ids of the trace's runs")
+        raise InputError(
+            f"run {missing[0]} is not in the trace", "keep only ids of the trace's runs"
+        )
     by_run: dict[str, list[Finding]] = {}
     for found in findings:
         run_id = found.run_id if found.run_id in trace else trace.root.id
@@ -290,7 +292,9 @@ def _run_pieces(run: Run, findings: list[Finding]) -> tuple[_Piece, ...]:
     quotes = [found.evidence for found in findings if found.evidence]
     protected = [_protect(piece, quotes) for piece in pieces]
     missing = [quote for quote in dict.fromkeys(quotes) if not _quoted(quote, pieces)]
-    extra = [_Piece(label="evidence", noun="evidence", text=q, spans=((0, len(q)),)) for q in missing]
+    extra = [
+        _Piece(label="evidence", noun="evidence", text=q, spans=((0, len(q)),)) for q in missing
+    ]
     return (*protected, *extra)
 
 
@@ -317,7 +321,8 @@ def _output_pieces(run: Run) -> list[_Piece]:
 def _message_pieces(side: str, messages: tuple[Message, ...]) -> list[_Piece]:
     return [
         _Piece(
-            label=f"{side}[{index}] {message.role}" + (f" ({message.name})" if message.name else ""),
+            label=f"{side}[{index}] {message.role}"
+            + (f" ({message.name})" if message.name else ""),
             noun="system prompt" if message.role == "system" else f"{message.role} message",
             text="\n".join(
                 [message.content] * bool(message.content)
@@ -585,7 +590,9 @@ def _render_run(
         out.elisions.append(Elision(marker=marker, run_id=run.id, field="content", chars=size))
         return
     out.lines.append(header)
-    whole = [_render_piece(prepared, run, piece, plan.caps[run.id], shared, out) for piece in pieces]
+    whole = [
+        _render_piece(prepared, run, piece, plan.caps[run.id], shared, out) for piece in pieces
+    ]
     if all(whole):
         out.verbatim.append(run.id)
 

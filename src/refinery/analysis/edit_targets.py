@@ -70,7 +70,7 @@ def replace_span(path: str, content: str, start: int, end: int, new: str) -> Edi
 
 
 def prompt_end_edit(path: str, content: str, rule: str) -> Edit | None:
-    """An edit appending ``rule`` to the end of the prompt held in the file, or None if none found."""
+    """An edit appending ``rule`` to the end of the prompt the file holds, or None."""
     suffix = PurePath(path).suffix.lower()
     if suffix == ".py":
         edit = _python_edit(path, content, rule)
@@ -129,15 +129,15 @@ def _named_values(node: ast.AST) -> Iterator[tuple[str, ast.expr]]:
 
 
 def _dict_values(node: ast.Dict) -> Iterator[tuple[str, ast.expr]]:
-    keys = {k.value: v for k, v in zip(node.keys, node.values, strict=True) if _is_str(k)}
+    keys = {
+        k.value: v
+        for k, v in zip(node.keys, node.values, strict=True)
+        if isinstance(k, ast.Constant) and isinstance(k.value, str)
+    }
     role = keys.get("role")
     is_system = isinstance(role, ast.Constant) and role.value in ("system", "developer")
     for key, value in keys.items():
         yield ("system_content" if is_system and key == "content" else str(key)), value
-
-
-def _is_str(node: ast.expr | None) -> bool:
-    return isinstance(node, ast.Constant) and isinstance(node.value, str)
 
 
 def _target_name(target: ast.expr) -> str:

@@ -34,12 +34,13 @@ _NOTE = re.compile(r"^(description|title|notes?|comment)$")
 
 
 def eval_case_edit(path: str, content: str, user_input: str, expected: str) -> Edit | None:
-    """An edit adding one case (the request and the expected behaviour) to the eval file, or None."""
+    """An edit adding one case (the request and the expectation) to the eval file, or None."""
     suffix = PurePath(path).suffix.lower()
     try:
         data = load_structured(path, content)
     except (ValueError, SyntaxError, yaml.YAMLError, csv.Error):
         return None
+    edit: Edit | None
     if suffix == ".jsonl":
         edit = _append_line(path, content, data, user_input, expected)
     elif suffix == ".csv":
@@ -189,7 +190,9 @@ def _append_yaml(path: str, content: str, data: Any, user_input: str, expected: 
 
 
 def _yaml_list_end(content: str, key: str | None) -> int:
-    match = re.search(rf"^([ \t]*)[\"']?{re.escape(key)}[\"']?[ \t]*:", content, re.M) if key else None
+    match = (
+        re.search(rf"^([ \t]*)[\"']?{re.escape(key)}[\"']?[ \t]*:", content, re.M) if key else None
+    )
     if match is None:
         return len(content.rstrip())
     key_col, end = len(match.group(1)), match.end()

@@ -1,9 +1,9 @@
 """Evidence checking: a quote supports a diagnosis only if it occurs verbatim in the trace.
 
-Whoever wrote the quote (a detector, the offline rules or an LLM), it is searched for in the text of
-the run it names: every string the run recorded (raw inputs and outputs, error, tool arguments and
-result, message contents and tool-call arguments). A quote found in another run instead is re-pointed
-at that run, so ``verified=True`` always means "found verbatim in the run named".
+Whoever wrote the quote (a detector, the offline rules or an LLM), it is searched for in the text
+of the run it names: every string the run recorded (raw inputs and outputs, error, tool arguments
+and result, message contents and tool-call arguments). A quote found in another run instead is
+re-pointed at that run, so ``verified=True`` always means "found verbatim in the run named".
 """
 
 from __future__ import annotations

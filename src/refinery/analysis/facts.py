@@ -1,8 +1,8 @@
-"""Facts the offline analyser reads off a trace: the request, the final answer, the prompts, the steps.
+"""Facts the offline analyser reads off a trace: request, final answer, prompts and steps.
 
-Traces differ by source (LangSmith chains, OTel spans, transcripts), so each fact is found by the same
-generic structure whatever the format: the first user message, the last LLM output with text, the
-system messages the model saw, and a short step-by-step story of the runs that matter.
+Traces differ by source (LangSmith chains, OTel spans, transcripts), so each fact is found by the
+same generic structure whatever the format: the first user message, the last LLM output with text,
+the system messages the model saw, and a short step-by-step story of the runs that matter.
 """
 
 from __future__ import annotations
@@ -109,6 +109,14 @@ def summarise(trace: Trace, flagged: set[str]) -> str:
     return "\n".join(lines) or f"The trace has {len(trace)} runs and no model or tool steps."
 
 
+def error_line(run: Run) -> str:
+    """The telling line of a run's error: a traceback's last line, else the first line."""
+    lines = [line.strip() for line in (run.error or "").splitlines() if line.strip()]
+    if not lines:
+        return run.status if run.failed else ""
+    return lines[-1] if "Traceback" in (run.error or "") else lines[0]
+
+
 def _step(run: Run) -> str:
     label = run.model or run.name or run.kind.value
     if run.kind is RunKind.LLM:
@@ -116,7 +124,7 @@ def _step(run: Run) -> str:
         if calls:
             said = "called " + ", ".join(f"{c.name}({short(c.arguments, 60)})" for c in calls)
         elif run.failed:
-            said = f"failed: {short(run.error or run.status, 100)}"
+            said = f"failed: {short(error_line(run), 100)}"
         else:
             said = f'answered "{short(run.output_text)}"'
         note = "" if run.finish_reason in _QUIET_FINISH else f" (finish_reason={run.finish_reason})"
@@ -124,5 +132,5 @@ def _step(run: Run) -> str:
     name = run.tool_name or run.name or run.kind.value
     args = f"({short(run.tool_args, 60)})" if run.tool_args else ""
     if run.failed:
-        return f"{run.kind.value.capitalize()} {name}{args} failed: {short(run.error or 'error', 100)}"
+        return f"{run.kind.value.capitalize()} {name}{args} failed: {short(error_line(run), 100)}"
     return f'{run.kind.value.capitalize()} {name}{args} returned "{short(run.output_text, 100)}"'

@@ -75,9 +75,7 @@ class LLMAnalyser:
         first = load_prompt(self.settings, "FAILURE_ANALYST_SYSTEM_PROMPT").text
         return f"{first}\n\n{load_prompt(self.settings, second).text}"
 
-    def _diagnose(
-        self, data: AnalyserInput, material: str, redactor: Redactor | None
-    ) -> Diagnosis:
+    def _diagnose(self, data: AnalyserInput, material: str, redactor: Redactor | None) -> Diagnosis:
         request = Request(
             system=self._system("DIAGNOSIS_SYSTEM_PROMPT"),
             prompt=material,
@@ -138,11 +136,16 @@ class LLMAnalyser:
                 ) from exc
 
     def _call(self, request: Request) -> Completion:
+        from ..llm.catalog import cost_usd
+
         completion = self.provider.complete(request)
+        cost = cost_usd(completion.model, completion.input_tokens, completion.output_tokens)
+        previous = self.usage.cost_usd if self.usage.llm_calls else 0.0
         self.usage = Usage(
             llm_calls=self.usage.llm_calls + 1,
             input_tokens=self.usage.input_tokens + completion.input_tokens,
             output_tokens=self.usage.output_tokens + completion.output_tokens,
+            cost_usd=None if cost is None or previous is None else round(previous + cost, 6),
         )
         self.transcript.append(
             {"schema": request.schema_name, "system": request.system, "prompt": request.prompt,

@@ -2,9 +2,9 @@
 
 The expectation arrives in the user's words ("the bot should have refused", "must not reveal the
 price", "answer in French"). A rule is an instruction to the agent, so the subject and modal are
-dropped ("should have refused" → "Refuse"), prohibitions become "Do not …", and a subject that is not
-the agent keeps a MUST ("the summary should cite sources" → "The summary must cite sources"). The
-text is always derived from the expectation, never chosen from a fixed list of examples.
+dropped ("should have refused" → "Refuse"), prohibitions become "Do not …", and a subject that is
+not the agent keeps a MUST ("the summary should cite sources" → "The summary must cite sources").
+The text is always derived from the expectation, never chosen from a fixed list of examples.
 """
 
 from __future__ import annotations
@@ -15,10 +15,20 @@ _AGENT = (
     r"(?:the |this |our |an? )?(?:agent|assistant|bot|chatbot|model|ai|llm|system|response|reply|"
     r"answer|output)|it|you|they"
 )
-_MODAL_NOT = r"(?:should|must|would|needs? to|ought to|has to|have to)\s+(?:not|never)|shouldn'?t|mustn'?t|must never|should never|cannot|can'?t"
-_MODAL = r"(?:should|must|would|needs? to|ought to|has to|have to|is expected to|was expected to|is supposed to|was supposed to)"
-_LEAD = re.compile(r"^(?:expected(?: behaviou?r)?\s*[:\-]\s*|ideally,?\s*|i expected (?:it|the \w+) to\s+)", re.I)
-_SUBJECT_NOT = re.compile(rf"^(?P<subj>{_AGENT})\s+(?:{_MODAL_NOT})\s+(?:have\s+)?(?P<rest>.+)$", re.I)
+_MODAL_NOT = (
+    r"(?:should|must|would|needs? to|ought to|has to|have to)\s+(?:not|never)|shouldn'?t|"
+    r"mustn'?t|cannot|can'?t"
+)
+_MODAL = (
+    r"(?:should|must|would|needs? to|ought to|has to|have to|(?:is|was) expected to|"
+    r"(?:is|was) supposed to)"
+)
+_LEAD = re.compile(
+    r"^(?:expected(?: behaviou?r)?\s*[:\-]\s*|ideally,?\s*|i expected (?:it|the \w+) to\s+)", re.I
+)
+_SUBJECT_NOT = re.compile(
+    rf"^(?P<subj>{_AGENT})\s+(?:{_MODAL_NOT})\s+(?:have\s+)?(?P<rest>.+)$", re.I
+)
 _SUBJECT = re.compile(rf"^(?P<subj>{_AGENT})\s+{_MODAL}\s+(?:have\s+)?(?P<rest>.+)$", re.I)
 _BARE_NOT = re.compile(rf"^(?:{_MODAL_NOT})\s+(?:have\s+)?(?P<rest>.+)$", re.I)
 _BARE = re.compile(rf"^{_MODAL}\s+(?:have\s+)?(?P<rest>.+)$", re.I)
@@ -26,7 +36,8 @@ _OTHER = re.compile(rf"^(?P<subj>.+?)\s+(?:{_MODAL})\s+(?:have\s+)?(?P<rest>.+)$
 _IRREGULAR = {
     "said": "say", "told": "tell", "gave": "give", "given": "give", "written": "write",
     "wrote": "write", "made": "make", "done": "do", "did": "do", "sent": "send", "found": "find",
-    "kept": "keep", "left": "leave", "paid": "pay", "been": "be", "shown": "show", "chosen": "choose",
+    "kept": "keep", "left": "leave", "paid": "pay", "been": "be", "shown": "show",
+    "chosen": "choose",
     "taken": "take", "brought": "bring", "thought": "think", "spoken": "speak", "known": "know",
     "refunded": "refund", "declined": "decline", "refused": "refuse", "used": "use",
 }  # fmt: skip
@@ -65,7 +76,9 @@ def lower_first(text: str) -> str:
 
 
 def _imperative(rest: str, negative: bool) -> str:
-    phrase = _SELF.sub(lambda m: _YOU.get(m.group(1).lower(), "you " + m.group(1)), _base_phrase(rest))
+    phrase = _SELF.sub(
+        lambda m: _YOU.get(m.group(1).lower(), "you " + m.group(1)), _base_phrase(rest)
+    )
     return _capital(f"do not {phrase}" if negative else phrase)
 
 

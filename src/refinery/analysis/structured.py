@@ -1,8 +1,8 @@
 """Reading the agent's structured files: does a text parse as its format, and where is its prompt.
 
-Prompts, evals and configs come as .txt/.md, Python, JSON, JSON Lines, YAML, TOML or CSV. The offline
-analyser edits them as text, so it needs two facts per file: whether an edited text still parses
-(checked before any edit is offered) and which string field holds the system prompt.
+Prompts, evals and configs come as .txt/.md, Python, JSON, JSON Lines, YAML, TOML or CSV. The
+offline analyser edits them as text, so it needs two facts per file: whether an edited text still
+parses (checked before any edit is offered) and which string field holds the system prompt.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def load_structured(path: str, text: str) -> Any:
 
 
 def prompt_fields(data: Any) -> list[PromptField]:
-    """Prompt-holding string fields of a JSON/YAML document, best first (system prompts, longest)."""
+    """Prompt-holding string fields of a JSON/YAML document, system prompts and longest first."""
     found = list(_walk(data, ()))
     return sorted(found, key=lambda f: (f.score, len(f.value)), reverse=True)
 

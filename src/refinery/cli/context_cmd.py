@@ -126,12 +126,12 @@ def _render_description(description: ProjectDescription, console: Console) -> No
         f"last used {_when(description.last_used)}",
         markup=False,
     )
-    table = Table("kind", "file", "status")
+    table = Table("kind", "status")
+    table.add_column("file", overflow="fold")  # a path must be shown whole, never cut with "…"
     for file in description.files:
         status = "[green]ok[/]" if file.exists else "[bold red]missing[/]"
-        if file.extracted:
-            status += " (extracted from a trace)"
-        table.add_row(file.kind.value, _plain(file.path), status)
+        kind = f"{file.kind.value} (extracted)" if file.extracted else file.kind.value
+        table.add_row(kind, status, _plain(file.path))
     console.print(table)
     missing = sum(not f.exists for f in description.files)
     if missing:

@@ -19,7 +19,7 @@ from pathlib import Path
 from ..analysis.schema import Hypothesis
 from ..config import Settings
 from ..errors import ApplyRefused, InputError
-from ..store.changes import list_changes, load_before, load_change, record_change
+from ..store import changes as store  # a module import: store.changes imports fixes.change
 from . import git
 from .change import Change, ChangedFile
 from .edits import PreparedChange, PreparedFile, edit_text, prepare_edits, render_diff
@@ -121,7 +121,7 @@ def apply_change(
             undo_command=f"refinery undo {change_id}",
         )
         befores = {f.path: f.before for f in plan.prepared.files if f.before is not None}
-        record_change(settings.state_dir, change, befores)
+        store.record_change(settings.state_dir, change, befores)
     return change
 
 
@@ -320,31 +320,31 @@ def undo(change_id: str | None, settings: Settings) -> Change:
         writes = [
             FileWrite(
                 path=root / f.path,
-                data=load_before(settings.state_dir, change, f.path),
+                data=store.load_before(settings.state_dir, change, f.path),
                 before=(root / f.path).read_bytes(),
             )
             for f in change.files
         ]
         _write_and_advance(top, writes, revert, head, entries, "undo")
         undone = change.model_copy(update={"undone_by": revert})
-        record_change(settings.state_dir, undone)
+        store.record_change(settings.state_dir, undone)
     return undone
 
 
 def _find_change(change_id: str | None, state_dir: Path, top: Path) -> Change:
     """The named change (by change id or commit), or the last one."""
     if change_id is None:
-        changes = list_changes(state_dir)
+        changes = store.list_changes(state_dir)
         if not changes:
             raise ApplyRefused("nothing to undo: Refinery has not applied any change here")
         return changes[-1]
-    change = load_change(state_dir, change_id)
+    change = store.load_change(state_dir, change_id)
     if change is not None:
         return change
     commit = git.resolve_commit(top, change_id)
     if commit is None:
         raise InputError(f"no change or commit named {change_id}", "run `refinery history`")
-    for candidate in list_changes(state_dir):
+    for candidate in store.list_changes(state_dir):
         if candidate.commit == commit:
             return candidate
     raise ApplyRefused(
@@ -391,7 +391,7 @@ def _file_undo_problems(
         return [f"{file.path} was committed again since the change"]
     if git.index_entry(top, gpath) != committed:
         return [f"{file.path} has staged changes: commit or unstage them first"]
-    before = load_before(state_dir, change, file.path)
+    before = store.load_before(state_dir, change, file.path)
     if file.sha256_before is not None and (before is None or sha256(before) != file.sha256_before):
         return [f"the saved copy of {file.path} from before the change is missing or damaged"]
     return []

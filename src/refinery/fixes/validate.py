@@ -58,10 +58,10 @@ def check_content(path: str, before: bytes | None, after: bytes, *, max_bytes: i
     suffix = Path(path).suffix.lower()
     if suffix in (".py", ".pyi"):
         return _check_python(path, old_text, new_text)
-    parser = _PARSERS.get(suffix)
-    if parser is None:
+    if suffix not in _PARSERS:
         return []
-    return _check_parses(path, old_text, new_text, suffix.lstrip(".").upper(), parser)
+    kind, parser = _PARSERS[suffix]
+    return _check_parses(path, old_text, new_text, kind, parser)
 
 
 def top_level_names(tree: ast.Module) -> set[str]:
@@ -115,12 +115,16 @@ def _json_lines(text: str) -> None:
             json.loads(line)
 
 
-_PARSERS: dict[str, Callable[[str], object]] = {
-    ".json": json.loads,
-    ".jsonl": _json_lines,
-    ".yaml": lambda text: list(yaml.safe_load_all(text)),
-    ".yml": lambda text: list(yaml.safe_load_all(text)),
-    ".toml": tomllib.loads,
+def _yaml(text: str) -> object:
+    return list(yaml.safe_load_all(text))
+
+
+_PARSERS: dict[str, tuple[str, Callable[[str], object]]] = {
+    ".json": ("JSON", json.loads),
+    ".jsonl": ("JSONL", _json_lines),
+    ".yaml": ("YAML", _yaml),
+    ".yml": ("YAML", _yaml),
+    ".toml": ("TOML", tomllib.loads),
 }
 
 

@@ -1,15 +1,15 @@
 """The knowledge base: fix patterns and plain-language explanations, loaded from ``patterns.yaml``.
 
-Best practice is data, not logic: a pattern names a strategy, the failure types and model families it
-fits, its risk, and a text template whose placeholders are filled from the trace and the expected
-behaviour. The analysers choose patterns with ``patterns_for(failure_type, family)``; a new pattern is a
-YAML entry, not code.
+Best practice is data, not logic: a pattern names a strategy, the failure types and model families
+it fits, its risk, and a text template whose placeholders are filled from the trace and the
+expected behaviour. The analysers choose patterns with ``patterns_for(failure_type, family)``; a new
+pattern is a YAML entry, not code.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import re
+from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 from typing import Any
@@ -72,6 +72,7 @@ class FailureText:
     cause: str
     plain: str
     component: str
+    why: str
 
 
 class _Blank(dict[str, str]):
@@ -98,7 +99,9 @@ def patterns_for(failure_type: FailureType, family: str) -> list[Pattern]:
 def failure_text(failure_type: FailureType) -> FailureText:
     """The cause, plain summary and component templates of a failure type."""
     raw = _data()["failure_types"][failure_type.value]
-    return FailureText(cause=raw["cause"], plain=raw["plain"], component=raw["component"])
+    return FailureText(
+        cause=raw["cause"], plain=raw["plain"], component=raw["component"], why=raw["why"]
+    )
 
 
 @cache

@@ -27,7 +27,12 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("KEY", re.compile("|".join(f"(?:{p})" for p in _KEY_SHAPES))),
     ("EMAIL", re.compile(r"\b[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}\b")),
     ("CARD", re.compile(r"\b(?:\d[ \-]?){12,18}\d\b")),
-    ("PHONE", re.compile(r"(?<![\w+])\+?\(?\d{1,3}\)?[ .\-]?\(?\d{2,4}\)?[ .\-]\d{3,4}[ .\-]?\d{3,4}\b")),
+    (
+        "PHONE",
+        re.compile(
+            r"(?<![\w+])(?<!\d[ .\-])\+?\(?\d{1,3}\)?[ .\-]?\(?\d{2,4}\)?[ .\-]\d{3,4}[ .\-]?\d{3,4}\b(?![ .\-]?\d)"
+        ),
+    ),
 )
 _PLACEHOLDER = re.compile(r"\[\[REDACTED_[A-Z]+_\d+\]\]")
 

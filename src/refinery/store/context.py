@@ -1,42 +1,38 @@
 """A project's context: the prompt, eval and config files it is repaired through, saved across runs.
 
-``.refinery/context.json`` holds every project's files as paths relative to the repository root. The
-first analysis of a project with files saves them; later runs reuse them with no flags; ``add``,
-``remove`` and ``update`` change them. The file is precious (the user named those files once and
-expects Refinery to remember), so it is handled like a small database:
-
-- every change is a read-modify-write under ``.refinery/context.lock``, so concurrent Refinery
-  processes never lose each other's changes, and the new content replaces the old atomically (temp
-  file, fsync, ``os.replace``), so a crash never leaves half a file;
-- a file that does not parse or validate is an error naming the file and the remedy, and is never
-  rewritten; before any rewrite the previous content is copied to ``context.json.bak-<timestamp>``.
-
-Paths given by the user must be inside the repository (symlinks resolved) and readable; saved files
-that have since vanished are reported as ``missing`` and dropped.
+The first analysis of a project with files saves them in ``.refinery/context.json`` (as paths
+relative to the repository root); later runs reuse them with no flags; ``add``, ``remove`` and
+``update`` change them; ``--extract-from-trace`` adds files extracted from the trace beside the
+user's own. Paths given by the user must lead to readable files inside the repository (symlinks
+resolved); saved files that have since vanished are reported as ``missing`` and dropped. How the
+file itself is kept safe (lock, atomic replace, backups, never overwriting a corrupt file) lives in
+``context_file.py``.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import tempfile
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict
 
 from ..config import Settings
-from ..errors import ConfigError, InputError
-from .paths import check_project_name, context_file, context_lock_file
+from ..errors import InputError
+from .context_file import (
+    STORE_VERSION,
+    ContextStore,
+    FileKind,
+    ProjectContext,
+    locked,
+    read_store,
+    write_atomic,
+    write_store,
+)
+from .paths import check_project_name
 
-STORE_VERSION = 1
-_LOCK_TIMEOUT_SECONDS = 30.0
-_KEEP_BACKUPS = 5
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
 __all__ = [
@@ -58,96 +54,10 @@ __all__ = [
 ]
 
 
-class FileKind(StrEnum):
-    """What a context file is to the agent."""
-
-    PROMPT = "prompt"
-    EVAL = "eval"
-    CONFIG = "config"
-
-
-def _check_relative(paths: tuple[str, ...]) -> tuple[str, ...]:
-    for path in paths:
-        pure = PurePosixPath(path)
-        if not path or pure.is_absolute() or ".." in pure.parts or "\\" in path:
-            raise ValueError(f"{path!r} is not a path relative to the repository root")
-    return paths
-
-
-class ProjectContext(BaseModel):
-    """One project's saved files, as stored in ``context.json``."""
-
-    model_config = _FROZEN
-
-    name: str
-    """The project's name (also its directory name under ``.refinery/projects/``)."""
-    prompt_files: tuple[str, ...] = ()
-    """Prompt files, relative to the repository root."""
-    eval_files: tuple[str, ...] = ()
-    """Eval files, relative to the repository root."""
-    config_files: tuple[str, ...] = ()
-    """Config files, relative to the repository root."""
-    extracted_files: tuple[str, ...] = ()
-    """Those of the files above that Refinery extracted from traces (``--extract-from-trace``)."""
-    created: datetime
-    """When the context was first saved."""
-    last_used: datetime
-    """When an analysis last used it."""
-
-    @field_validator("name")
-    @classmethod
-    def _safe_name(cls, name: str) -> str:
-        try:
-            return check_project_name(name)
-        except InputError as exc:
-            raise ValueError(exc.message) from exc
-
-    @field_validator("prompt_files", "eval_files", "config_files", "extracted_files")
-    @classmethod
-    def _relative_paths(cls, paths: tuple[str, ...]) -> tuple[str, ...]:
-        return _check_relative(paths)
-
-    def files(self, kind: FileKind) -> tuple[str, ...]:
-        """The files of one kind."""
-        return {
-            FileKind.PROMPT: self.prompt_files,
-            FileKind.EVAL: self.eval_files,
-            FileKind.CONFIG: self.config_files,
-        }[kind]
-
-    @property
-    def all_files(self) -> tuple[str, ...]:
-        """Prompt, eval and config files, in that order."""
-        return (*self.prompt_files, *self.eval_files, *self.config_files)
-
-
-class ContextStore(BaseModel):
-    """The whole of ``context.json``: a format version and every project's context."""
-
-    model_config = _FROZEN
-
-    version: int
-    """The file format's version; this Refinery reads and writes version 1."""
-    projects: dict[str, ProjectContext] = {}
-    """Saved contexts by project name."""
-
-    @model_validator(mode="after")
-    def _consistent(self) -> ContextStore:
-        if self.version != STORE_VERSION:
-            raise ValueError(
-                f"format version {self.version} is not supported (this Refinery reads version "
-                f"{STORE_VERSION})"
-            )
-        for key, project in self.projects.items():
-            if key != project.name:
-                raise ValueError(f"project key {key!r} differs from its name {project.name!r}")
-        return self
-
-
 class ContextAdditions(BaseModel):
     """Files to add to a project's context, such as those extracted from a trace."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = _FROZEN
 
     prompt_files: tuple[str, ...] = ()
     """Prompt files, relative to the repository root."""
@@ -247,7 +157,7 @@ def load_contexts(settings: Settings) -> dict[str, ProjectContext]:
     Raises:
         ConfigError: ``context.json`` is corrupt or was edited into an invalid shape.
     """
-    return dict(_read_store(settings).projects)
+    return dict(read_store(settings).projects)
 
 
 def resolve_context(
@@ -300,8 +210,8 @@ def resolve_context(
         extracted=tuple(p for kind in FileKind for p in from_trace[kind]),
         update=update,
     )
-    with _locked(settings):
-        store = _read_store(settings)
+    with locked(settings):
+        store = read_store(settings)
         return _apply(settings, store, project, request)
 
 
@@ -316,14 +226,14 @@ def list_projects(settings: Settings) -> tuple[ProjectSummary, ...]:
             missing_files=sum(not _is_file(settings, p) for p in ctx.all_files),
             last_used=ctx.last_used,
         )
-        for ctx in _read_store(settings).projects.values()
+        for ctx in read_store(settings).projects.values()
     ]
     return tuple(sorted(summaries, key=lambda s: s.last_used, reverse=True))
 
 
 def describe_project(settings: Settings, name: str) -> ProjectDescription:
     """One project's files, each marked as existing or missing."""
-    ctx = _project(_read_store(settings), name)
+    ctx = _project(read_store(settings), check_project_name(name))
     files = tuple(
         ContextFileStatus(
             path=path,
@@ -342,42 +252,12 @@ def describe_project(settings: Settings, name: str) -> ProjectDescription:
 def clear_project(settings: Settings, name: str) -> ProjectContext:
     """Forget a project's saved context and return it; files on disk are left alone."""
     check_project_name(name)
-    with _locked(settings):
-        store = _read_store(settings)
+    with locked(settings):
+        store = read_store(settings)
         removed = _project(store, name)
         kept = {key: ctx for key, ctx in store.projects.items() if key != name}
-        _write_store(settings, store.model_copy(update={"projects": kept}))
+        write_store(settings, store.model_copy(update={"projects": kept}))
     return removed
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` all at once: temp file in the same folder, fsync, rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename durable; some platforms cannot open a directory, which is fine."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        return
-    finally:
-        os.close(fd)
 
 
 # -- merging ------------------------------------------------------------------------------------
@@ -410,7 +290,7 @@ def _apply(
     if saved is None and not context.all_files:
         return ResolvedContext(context=context, missing=missing, warnings=tuple(warnings))
     projects = {**store.projects, project: context}
-    _write_store(settings, store.model_copy(update={"projects": projects}))
+    write_store(settings, store.model_copy(update={"projects": projects}))
     return ResolvedContext(
         context=context,
         missing=missing,
@@ -490,7 +370,11 @@ def _relative_all(settings: Settings, base: Path, given: Sequence[str]) -> tuple
 
 
 def _repo_relative(root: Path, base: Path, given: str) -> str:
-    """``given`` (absolute, or relative to ``base``) as a POSIX path relative to ``root``."""
+    """``given`` (absolute, or relative to ``base``) as a POSIX path relative to ``root``.
+
+    Symlinks are resolved to check that the file really is inside ``root``; the path is kept by
+    the name the user gave when that name leads to the same file.
+    """
     text = given.strip()
     if not text:
         raise InputError("a context file path is empty", "remove the stray comma in the file list")
@@ -528,95 +412,3 @@ def _check_readable(path: Path, original: str) -> None:
 
 def _is_file(settings: Settings, path: str) -> bool:
     return (settings.repo_root / path).is_file()
-
-
-# -- the file -----------------------------------------------------------------------------------
-
-
-@contextmanager
-def _locked(settings: Settings) -> Iterator[None]:
-    from filelock import FileLock, Timeout
-
-    lock_path = context_lock_file(settings)
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with FileLock(str(lock_path), timeout=_LOCK_TIMEOUT_SECONDS):
-            yield
-    except Timeout as exc:
-        raise ConfigError(
-            f"{_shown(settings, lock_path)}: another Refinery process has held it for "
-            f"{_LOCK_TIMEOUT_SECONDS:.0f}s",
-            "wait for it to finish, or delete the lock file if no Refinery is running",
-        ) from exc
-
-
-def _read_store(settings: Settings) -> ContextStore:
-    path = context_file(settings)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return ContextStore(version=STORE_VERSION)
-    except OSError as exc:
-        raise ConfigError(
-            f"{_shown(settings, path)}: cannot be read ({exc.strerror})", "check its permissions"
-        ) from exc
-    try:
-        raw = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise _corrupt(settings, path, _json_problem(exc)) from exc
-    if not isinstance(raw, dict):
-        raise _corrupt(settings, path, "expected a JSON object with 'version' and 'projects'")
-    try:
-        return ContextStore.model_validate(raw)
-    except ValidationError as exc:
-        raise _corrupt(settings, path, _validation_problem(exc)) from exc
-
-
-def _json_problem(exc: UnicodeDecodeError | json.JSONDecodeError) -> str:
-    if isinstance(exc, UnicodeDecodeError):
-        return "not UTF-8 text"
-    return f"invalid JSON at line {exc.lineno} ({exc.msg})"
-
-
-def _validation_problem(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    where = ".".join(str(part) for part in first["loc"]) or "top level"
-    message = str(first["msg"]).removeprefix("Value error, ")
-    return f"{where}: {message}"
-
-
-def _corrupt(settings: Settings, path: Path, problem: str) -> ConfigError:
-    backups = _backups(path)
-    restore = f", restore the backup {_shown(settings, backups[-1])}" if backups else ""
-    return ConfigError(
-        f"{_shown(settings, path)} is not a valid context file: {problem}",
-        f"fix it by hand{restore}, or move it away to start over (Refinery will not overwrite it)",
-    )
-
-
-def _write_store(settings: Settings, store: ContextStore) -> None:
-    path = context_file(settings)
-    if path.exists():
-        _back_up(path)
-    text = json.dumps(store.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
-    write_atomic(path, text.encode("utf-8"))
-
-
-def _back_up(path: Path) -> None:
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    shutil.copy2(path, path.with_name(f"{path.name}.bak-{stamp}"))
-    for old in _backups(path)[:-_KEEP_BACKUPS]:
-        old.unlink(missing_ok=True)
-
-
-def _backups(path: Path) -> list[Path]:
-    """Backups of ``path``, oldest first (the timestamp sorts lexically)."""
-    return sorted(path.parent.glob(f"{path.name}.bak-*"))
-
-
-def _shown(settings: Settings, path: Path) -> str:
-    """A path as the user sees it: relative to the repository when inside it."""
-    try:
-        return path.relative_to(settings.repo_root).as_posix()
-    except ValueError:
-        return str(path)

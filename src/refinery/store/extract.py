@@ -148,9 +148,21 @@ def prompt_templates(trace: Trace) -> list[tuple[str, str]]:
 
 def model_configs(trace: Trace) -> dict[str, Any]:
     """``{"models": [...]}``: each distinct model, parameters and tools the LLM runs used."""
-    configs = [_model_config(run) for run in trace.of_kind(RunKind.LLM)]
-    distinct = {json.dumps(c, sort_keys=True, default=str): c for c in configs if c}
-    return {"models": list(distinct.values())} if distinct else {}
+    merged: list[dict[str, Any]] = []
+    for config in (_model_config(run) for run in trace.of_kind(RunKind.LLM)):
+        same = next((m for m in merged if _compatible(m, config)), None)
+        if same is None:
+            merged.append(config)
+        else:
+            same.update(config)
+    return {"models": merged} if merged else {}
+
+
+def _compatible(known: dict[str, Any], config: dict[str, Any]) -> bool:
+    """Two calls' configs describe one model setup when no key they share differs."""
+    return known.get("model") == config.get("model") and all(
+        known[key] == value for key, value in config.items() if key in known
+    )
 
 
 def eval_examples(trace: Trace, expected: str | None = None) -> dict[str, Any]:

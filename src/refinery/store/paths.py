@@ -2,7 +2,8 @@
 
 Modules that read or write ``.refinery/`` ask this module for their paths instead of joining
 strings, so the layout of SPEC §6 is written down in one place. Project names become directory
-names, so they are checked here before any path is built from them.
+names, so they are checked here before any path is built from them; paths the user gives are
+checked here to lead to readable files inside the repository.
 """
 
 from __future__ import annotations

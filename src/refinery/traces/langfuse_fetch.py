@@ -18,8 +18,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import httpx
-
 from ..config import Settings
 from ..errors import ConfigError, InputError, RefineryError, SourceError
 from ..progress import OnProgress, ProgressEvent, no_progress
@@ -50,6 +48,7 @@ class _Conn:
     policy: RetryPolicy
 
     def call(self, fn: Callable[[], T]) -> T:
+        import httpx
         from langfuse.api.core.api_error import ApiError
 
         return call_with_retries(
@@ -123,6 +122,7 @@ def fetch_langfuse_observations(
 
 @contextmanager
 def _connect(ref: str, settings: Settings, policy: RetryPolicy) -> Iterator[_Conn]:
+    import httpx
     from langfuse.api.client import LangfuseAPI
 
     public_key = settings.key("LANGFUSE_PUBLIC_KEY")

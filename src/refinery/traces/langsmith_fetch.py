@@ -28,8 +28,6 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import httpx
-
 from ..config import Settings
 from ..errors import ConfigError, InputError, RefineryError, SourceError
 from ..progress import OnProgress, ProgressEvent, no_progress
@@ -127,6 +125,8 @@ def _delay(failure: HttpFailure, attempt: int, policy: RetryPolicy) -> float | N
 
 def http_failure(exc: BaseException) -> HttpFailure:
     """The status, ``Retry-After`` and reachability found anywhere in the exception's chain."""
+    import httpx
+
     chain = list(_exception_chain(exc))
     for err in chain:
         response = getattr(err, "response", None)

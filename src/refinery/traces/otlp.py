@@ -143,8 +143,9 @@ def _spans(doc: Any) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
     for line in doc if isinstance(doc, list) else [doc]:
         if not isinstance(line, dict):
             continue
-        for resource_spans in _list(line.get("resourceSpans")):
-            resource = _dict(_dict(resource_spans).get("resource"))
+        for item in _list(line.get("resourceSpans")):
+            resource_spans = _dict(item)
+            resource = _dict(resource_spans.get("resource"))
             attributes = dict(_pairs(resource.get("attributes")))
             scopes = resource_spans.get("scopeSpans") or resource_spans.get(
                 "instrumentationLibrarySpans"

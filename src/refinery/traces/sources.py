@@ -174,6 +174,8 @@ def _detect(doc: Any, path: Path) -> TraceFormat:
 def _choose(fmt: TraceFormat, doc: Any, path: Path, select: int | None) -> Any:
     """The one trace document to parse: the whole file, or the selected one of several."""
     pieces = fmt.split(doc) if fmt.split else [("", doc)]
+    if not pieces:
+        raise InputError(f"cannot read {path}: it holds no trace", "export the trace again")
     if select is None and len(pieces) == 1:
         return pieces[0][1]
     last = len(pieces) - 1

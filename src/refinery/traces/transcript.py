@@ -1,4 +1,4 @@
-"""Plain chat transcripts: OpenAI-style messages as a list, or under ``messages``, ``history``, ``traj``.
+"""Chat transcripts: OpenAI-style messages, as a list or under ``messages``/``history``/``traj``.
 
 ``{"messages": [...]}`` is the common shape; ``{"history": [{role, name, content}]}`` is how
 Who&When records a multi-agent conversation and ``{"traj": [...]}`` how tau-bench records an
@@ -59,8 +59,8 @@ def _is_holder(item: dict[str, Any]) -> bool:
 
 
 def _label(item: Any, index: int) -> str:
-    found = next((item[k] for k in _ID_KEYS if isinstance(item, dict) and item.get(k)), None)
-    return f"{index}: {found}" if found is not None else str(index)
+    key = next((k for k in _ID_KEYS if isinstance(item, dict) and item.get(k)), None)
+    return f"#{index} {key}={item[key]}" if key is not None else f"#{index}"
 
 
 def parse(doc: Any, origin: str) -> Trace:
@@ -76,13 +76,16 @@ def parse(doc: Any, origin: str) -> Trace:
     if raw is None:
         raise InputError(f"cannot read {origin}: it holds no messages", "give a chat transcript")
     agents = isinstance(doc, dict) and isinstance(doc.get("history"), list)
-    indexed = [(i, m) for i, m in enumerate(raw) if (m := _message(item, agents)) is not None]
+    found = ((index, _message(item, agents)) for index, item in enumerate(raw))
+    indexed = [(index, message) for index, message in found if message is not None]
     trace_id = _trace_id(doc)
     messages = [message for _, message in indexed]
-    root = _root(trace_id, messages)
+    root = _root(trace_id, raw, messages)
     runs = [root, *(_message_run(i, m, messages[:n], trace_id) for n, (i, m) in enumerate(indexed))]
     metadata = {k: doc[k] for k in _META_KEYS if isinstance(doc, dict) and k in doc}
-    return build_trace(runs, trace_id=trace_id, source="file", format="transcript", metadata=metadata)
+    return build_trace(
+        runs, trace_id=trace_id, source="file", format="transcript", metadata=metadata
+    )
 
 
 def _message(item: Any, agents: bool) -> Message | None:
@@ -105,14 +108,15 @@ def _trace_id(doc: Any) -> str:
     return _ROOT_ID
 
 
-def _root(trace_id: str, messages: list[Message]) -> Run:
-    first_input = next((m for m in messages if m.role != "assistant"), None)
+def _root(trace_id: str, raw: list[Any], messages: list[Message]) -> Run:
     return Run(
         id=_ROOT_ID,
         trace_id=trace_id,
         name="conversation",
         kind=RunKind.CHAIN,
-        inputs={"content": first_input.content} if first_input else {},
+        inputs={
+            "messages": [m for m in raw if isinstance(m, dict) and m.get("role") != "assistant"][:1]
+        },
         outputs={"content": _last_assistant(messages)},
         input_messages=tuple(messages[:1]),
         output_messages=tuple(m for m in messages[-1:] if m.role == "assistant"),

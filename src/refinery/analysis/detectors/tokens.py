@@ -152,6 +152,8 @@ def empty_outputs(data: DetectorInput) -> Iterator[Finding]:
             message = f"LLM call '{run.name}' returned no text and no tool calls"
             yield finding("empty_output", severity, run, message)
     for root in data.trace.roots:
-        if not root.failed and root.outputs is not None and not _has_content(root.outputs):
+        if root.kind is RunKind.LLM or root.failed or root.outputs is None:
+            continue
+        if not _has_content(root.outputs):
             message = f"the trace's root '{root.name}' ended with an empty output"
             yield finding("empty_final_output", Severity.HIGH, root, message)

@@ -1,0 +1,142 @@
+"""Building 3-5 ranked fix hypotheses from the verdict, the knowledge base and the context files.
+
+Each knowledge-base pattern that fits the failure type and model family becomes at most one
+hypothesis, one per strategy, so the hypotheses are genuinely different (a new rule, a restated
+rule, an example, model-specific guidance, an eval case, a config change). Their text is the
+pattern's template filled from the expectation and the trace; their edits are located in the
+project's files by ``edit_targets``/``eval_targets``. A hypothesis that cannot be placed is kept,
+marked invalid, with the reason, and ranked after those that can.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..knowledge.patterns import Pattern, patterns_for
+from .analyser import ContextFile, FileRole
+from .edit_targets import config_edit, prompt_end_edit
+from .eval_targets import eval_case_edit
+from .schema import Edit, FailureType, Hypothesis, Level
+from .structured import prompt_text
+
+_RISK_COST = {Level.LOW: 0, Level.MEDIUM: 1, Level.HIGH: 3}
+_RISK_REASON = {
+    "add_rule": "adds one rule to the system prompt; other behaviour changes only where it applies",
+    "failure_handling_rule": "adds a rule that only applies when a tool fails",
+    "reposition_rule": "repeats an existing instruction; no new behaviour is introduced",
+    "add_example": "an example can be over-imitated on requests that only look similar",
+    "model_guidance": "general guidance affects every answer, not only the failing case",
+    "add_eval": "changes no agent behaviour, only the eval suite",
+    "change_config": "a setting applies to every request and may change cost, latency or style",
+}
+_MAX = 5
+
+
+@dataclass(frozen=True, kw_only=True)
+class Plan:
+    """What the hypotheses are built from."""
+
+    failure_type: FailureType
+    family: str
+    slots: dict[str, str]
+    """Template placeholders filled from the trace and the expectation."""
+    user_input: str
+    expected: str
+    evidence_note: str
+    """One line tying the rationale to the evidence."""
+    files: tuple[ContextFile, ...]
+    focus_prompt: str | None = None
+    """The prompt file holding the rule the model ignored, edited first."""
+
+
+def build_hypotheses(plan: Plan) -> tuple[Hypothesis, ...]:
+    """3-5 hypotheses with distinct strategies, ranked by fit, placeability and risk."""
+    chosen: dict[str, tuple[int, Hypothesis]] = {}
+    for pattern in patterns_for(plan.failure_type, plan.family):
+        if pattern.strategy not in chosen:
+            fit = pattern.fit(plan.failure_type, plan.family) - _RISK_COST[pattern.risk]
+            chosen[pattern.strategy] = (fit, _hypothesis(plan, pattern))
+    ranked = sorted(chosen.values(), key=lambda item: (not item[1].valid, -item[0]))[:_MAX]
+    return tuple(h.model_copy(update={"rank": i}) for i, (_, h) in enumerate(ranked, start=1))
+
+
+def _hypothesis(plan: Plan, pattern: Pattern) -> Hypothesis:
+    edits, problems, effect = _edits(plan, pattern)
+    return Hypothesis(
+        rank=0,
+        title=pattern.title,
+        strategy=pattern.strategy,
+        rationale=f"{pattern.rationale} {plan.evidence_note}",
+        failure_type=plan.failure_type,
+        risk=pattern.risk,
+        risk_reasons=(_RISK_REASON.get(pattern.strategy, "changes the agent's files"),),
+        expected_effect=effect or pattern.expected_effect,
+        edits=edits,
+        patterns=(pattern.id,),
+        valid=bool(edits) and not problems,
+        problems=problems,
+    )
+
+
+def _edits(plan: Plan, pattern: Pattern) -> tuple[tuple[Edit, ...], tuple[str, ...], str]:
+    if pattern.strategy == "add_eval":
+        return (*_eval_edits(plan), "")
+    if pattern.strategy == "change_config":
+        return _config_edits(plan, pattern)
+    return (*_prompt_edits(plan, pattern.render(plan.slots)), "")
+
+
+def _prompt_edits(plan: Plan, text: str) -> tuple[tuple[Edit, ...], tuple[str, ...]]:
+    prompts = _ordered_prompts(plan)
+    if not prompts:
+        return (), ("no prompt files in the project's context: pass --prompt-files",)
+    for file in prompts:
+        edit = prompt_end_edit(file.path, file.content, text)
+        if edit is not None:
+            return (edit,), ()
+    names = ", ".join(f.path for f in prompts)
+    return (), (f"no editable prompt text found in {names}: pass the file holding the prompt",)
+
+
+def _ordered_prompts(plan: Plan) -> list[ContextFile]:
+    prompts = [f for f in plan.files if f.role is FileRole.PROMPT]
+    return sorted(prompts, key=lambda f: f.path != plan.focus_prompt)
+
+
+def _eval_edits(plan: Plan) -> tuple[tuple[Edit, ...], tuple[str, ...]]:
+    evals = [f for f in plan.files if f.role is FileRole.EVAL]
+    if not evals:
+        return (), ("no eval files in the project's context: pass --eval-files",)
+    for file in evals:
+        edit = eval_case_edit(file.path, file.content, plan.user_input, plan.expected)
+        if edit is not None:
+            return (edit,), ()
+    names = ", ".join(f.path for f in evals)
+    return (), (f"no list of eval cases found in {names}: use JSON, JSONL, YAML or CSV cases",)
+
+
+def _config_edits(plan: Plan, pattern: Pattern) -> tuple[tuple[Edit, ...], tuple[str, ...], str]:
+    configs = [f for f in plan.files if f.role is FileRole.CONFIG]
+    if pattern.config is None or not configs:
+        return (), ("no config files in the project's context: pass --config-files",), ""
+    for file in configs:
+        change = config_edit(file.path, file.content, pattern.config)
+        if change is not None:
+            effect = (
+                f"{change.key} goes from {change.old} to {change.new}: {pattern.expected_effect}"
+            )
+            return (change.edit,), (), effect
+    keys = ", ".join(pattern.config.keys[:4])
+    names = ", ".join(f.path for f in configs)
+    return (
+        (),
+        (f"no numeric setting named {keys} in {names}: set it where the agent is configured",),
+        "",
+    )
+
+
+def prompt_file_texts(files: tuple[ContextFile, ...]) -> tuple[tuple[str, str], ...]:
+    """(path, prompt text) of each prompt file, for coverage checks."""
+    return tuple(
+        (f.path, prompt_text(f.path, f.content)) for f in files if f.role is FileRole.PROMPT
+    )

@@ -1,0 +1,191 @@
+"""The offline analyser: a Diagnosis and ranked Hypotheses from rules, with no LLM and no key.
+
+It reads the trace generically (``facts``), decides the failure type with the documented priority
+rules of ``verdict``, quotes verified evidence, writes the diagnosis from the knowledge base's
+plain-language templates, and builds hypotheses from its fix patterns. Everything it says is
+labelled as rule-based: the confidence reason names the rule that decided.
+"""
+
+from __future__ import annotations
+
+from ..knowledge.models import model_family
+from ..knowledge.patterns import failure_text
+from .analyser import AnalyserInput, AnalyserOutput, ContextFile, FileRole
+from .evidence import verify_evidence
+from .facts import TraceFacts, read_facts, short, summarise
+from .hypotheses import Plan, build_hypotheses, prompt_file_texts
+from .rule_text import lower_first, requirement
+from .schema import Diagnosis, Evidence, FailureType, Hypothesis, Level
+from .verdict import Case, Verdict, decide
+
+_CONDITIONS = {
+    FailureType.TOOL_ERROR: "If a tool call fails or returns an error, ",
+    FailureType.INFRASTRUCTURE: "If a service or tool is unavailable or times out, ",
+    FailureType.RETRIEVAL_ISSUE: "If the retrieved documents do not contain what was asked, ",
+    FailureType.ORCHESTRATION_ISSUE: "If you are repeating a step without progress, ",
+}
+_LOWER = {Level.HIGH: Level.MEDIUM, Level.MEDIUM: Level.LOW, Level.LOW: Level.LOW}
+
+
+class OfflineAnalyser:
+    """Rule-based analyser: the default when no LLM key is configured."""
+
+    name = "offline"
+    model: str | None = None
+
+    def analyse(self, data: AnalyserInput) -> AnalyserOutput:
+        """Diagnose the trace and propose fixes by rules over the findings and context files."""
+        facts = read_facts(data.trace)
+        case = Case(
+            trace=data.trace,
+            findings=data.findings,
+            facts=facts,
+            expected=data.expected,
+            prompt_texts=facts.system_prompts or prompt_file_texts(data.files),
+        )
+        verdict = decide(case)
+        evidence = _evidence(case, verdict)
+        hypotheses = build_hypotheses(_plan(data, facts, verdict, evidence))
+        diagnosis = _diagnosis(case, verdict, evidence, hypotheses, data.files)
+        return AnalyserOutput(diagnosis=diagnosis, hypotheses=hypotheses)
+
+
+def _plan(
+    data: AnalyserInput, facts: TraceFacts, verdict: Verdict, evidence: tuple[Evidence, ...]
+) -> Plan:
+    focus = verdict.existing_rule[0] if verdict.existing_rule else None
+    quote = next((e for e in evidence if e.verified), None)
+    note = f'Evidence: run {quote.run_id}: "{short(quote.quote, 100)}".' if quote else ""
+    return Plan(
+        failure_type=verdict.failure_type,
+        family=model_family(facts.model),
+        slots=_slots(data.expected, facts, verdict),
+        user_input=facts.user_input,
+        expected=data.expected,
+        evidence_note=note,
+        files=data.files,
+        focus_prompt=focus if any(f.path == focus for f in data.files) else None,
+    )
+
+
+def _slots(expected: str, facts: TraceFacts, verdict: Verdict) -> dict[str, str]:
+    req = requirement(expected) or "Follow the expected behaviour"
+    condition = _condition(req, facts, verdict)
+    return {
+        "requirement": req,
+        "requirement_lower": lower_first(req),
+        "rule": condition + (lower_first(req) if condition else req),
+        "why": failure_text(verdict.failure_type).why,
+        "tool_clause": f" (such as {verdict.tool})" if verdict.tool else "",
+        "example_input": short(facts.user_input, 100).replace('"', "'"),
+        "expected": expected.strip(),
+    }
+
+
+def _condition(req: str, facts: TraceFacts, verdict: Verdict) -> str:
+    if req.split(" ", 1)[0].lower() in ("if", "when", "whenever", "unless", "before", "after"):
+        return ""
+    if verdict.fabricated or verdict.failure_type in _CONDITIONS:
+        return _CONDITIONS.get(verdict.failure_type, _CONDITIONS[FailureType.TOOL_ERROR])
+    user = short(facts.user_input, 80).replace('"', "'")
+    return f'When a user asks something like "{user}", ' if 0 < len(user) < 80 else ""
+
+
+def _evidence(case: Case, verdict: Verdict) -> tuple[Evidence, ...]:
+    quotes = [(f.run_id, f.evidence or _run_snippet(case, f.run_id)) for f in verdict.findings[:4]]
+    if verdict.existing_rule and verdict.existing_rule[0] in case.trace:
+        quotes.append(verdict.existing_rule)
+    final = case.facts.final_run
+    if final is not None and case.facts.final_text.strip():
+        quotes.append((final.id, case.facts.final_text[:300]))
+    unique = [q for q in dict.fromkeys(quotes) if q[1].strip()]
+    return tuple(verify_evidence(case.trace, Evidence(run_id=r, quote=q)) for r, q in unique)
+
+
+def _run_snippet(case: Case, run_id: str) -> str:
+    run = case.trace.get(run_id)
+    if run is None:
+        return ""
+    text = (run.error or run.output_text or "").strip()
+    return text.splitlines()[0][:200] if text else ""
+
+
+def _diagnosis(
+    case: Case,
+    verdict: Verdict,
+    evidence: tuple[Evidence, ...],
+    hypotheses: tuple[Hypothesis, ...],
+    files: tuple[ContextFile, ...],
+) -> Diagnosis:
+    names = _names(files, verdict)
+    text = failure_text(verdict.failure_type)
+    verified = any(e.verified for e in evidence)
+    return Diagnosis(
+        failure_type=verdict.failure_type,
+        root_cause=_root_cause(case, verdict, names),
+        confidence=verdict.confidence if verified else _LOWER[verdict.confidence],
+        confidence_reason=_confidence_reason(verdict, verified),
+        trace_summary=summarise(case.trace, {f.run_id for f in case.findings}),
+        gap=_gap(case),
+        executive_summary=_executive(case, text.plain, hypotheses),
+        affected_component=text.component.format_map(names),
+        evidence=evidence,
+    )
+
+
+def _names(files: tuple[ContextFile, ...], verdict: Verdict) -> dict[str, str]:
+    def first(role: FileRole, default: str) -> str:
+        return next((f.path for f in files if f.role is role), default)
+
+    return {
+        "prompt": first(FileRole.PROMPT, "the system prompt"),
+        "config": first(FileRole.CONFIG, "the agent's configuration"),
+        "tool": verdict.tool or "the failing service",
+        "detail": verdict.detail,
+    }
+
+
+def _root_cause(case: Case, verdict: Verdict, names: dict[str, str]) -> str:
+    expected_lower = lower_first(requirement(case.expected) or case.expected)
+    cause = failure_text(verdict.failure_type).cause.format_map(
+        {**names, "expected_lower": expected_lower}
+    )
+    if verdict.fabricated:
+        final = short(case.facts.final_text, 100)
+        cause += f' The model then answered "{final}" as if the tool had succeeded'
+        cause += (
+            ", against the prompt's rule."
+            if verdict.existing_rule
+            else ", and no prompt rule says what to do when a tool fails."
+        )
+    return cause
+
+
+def _confidence_reason(verdict: Verdict, verified: bool) -> str:
+    kinds = sorted({f.kind for f in verdict.findings}) or ["no detector finding"]
+    runs = sorted({f.run_id for f in verdict.findings})[:3]
+    where = f" on run {', '.join(runs)}" if runs else ""
+    check = "evidence quoted verbatim from the trace" if verified else "evidence not verified"
+    return (
+        f"Rule-based offline analysis (no LLM): the rule '{verdict.rule}' matched "
+        f"{', '.join(kinds)}{where}; {check}."
+    )
+
+
+def _gap(case: Case) -> str:
+    final = case.facts.final_text.strip()
+    actual = f'the final answer was "{short(final, 300)}"' if final else "there was no final answer"
+    return f"Expected: {case.expected.strip()}. Actual: {actual}."
+
+
+def _executive(case: Case, plain: str, hypotheses: tuple[Hypothesis, ...]) -> str:
+    parts = [plain]
+    if case.facts.user_input and case.facts.final_text.strip():
+        parts.append(
+            f'Asked "{short(case.facts.user_input, 80)}", it replied '
+            f'"{short(case.facts.final_text, 80)}".'
+        )
+    best = next((h for h in hypotheses if h.valid), None)
+    if best is not None:
+        parts.append(f"Suggested fix: {lower_first(best.title)}.")
+    return " ".join(parts)

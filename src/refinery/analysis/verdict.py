@@ -1,0 +1,333 @@
+"""The offline analyser's decision: which failure type, by explicit rules tried in priority order.
+
+Rules read the detectors' findings and the trace's structure, never example-specific content. The
+first rule that matches decides (a cause outranks its symptoms):
+
+1. provider errors (rate limit, timeout, 5xx) on a model call, or a service error that ended the run
+   → infrastructure
+2. the prompt near the context window, or a context-length error → context_issue
+3. output cut at the token limit, or a parser failing on it → output_format
+4. the same tool call or the same output repeated → orchestration_issue
+5. a retriever (or search-like tool) that failed or came back empty → retrieval_issue
+6. a tool that failed, was unknown or got bad arguments → tool_error; but when the model then
+   answered without admitting the failure although a prompt rule covers failures →
+   instruction_not_followed
+7. an empty final answer → orchestration_issue (premature stop; model_limitation when filtered)
+8. expectation covered by the prompt but not met → instruction_not_followed (model_limitation for
+   reasoning-type tasks, context_issue for very long prompts); not covered → instruction_gap
+9. otherwise, lexical coverage of the expectation by the prompts decides, with low confidence.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from ..traces.model import Run, RunKind, Trace
+from .coverage import covering_sentence, failure_rule
+from .facts import TraceFacts, short
+from .findings import Finding
+from .schema import FailureType, Level
+
+_INFRA = re.compile(
+    r"\b(429|5\d\d|rate.?limit\w*|too many requests|timed? ?out|timeout|overloaded|bad gateway|"
+    r"service unavailable|connection (?:error|reset|refused|aborted)|quota|internal server error|"
+    r"APIConnectionError|ReadTimeout)\b",
+    re.I,
+)
+_CONTEXT = re.compile(
+    r"context[_ ]length|maximum context|context window|too many tokens|prompt is too long|"
+    r"input is too long|reduce the length",
+    re.I,
+)
+_ADMITS = re.compile(
+    r"\b(error|fail\w*|unavailable|unable|not able|couldn'?t|could not|can'?t|cannot|sorry|"
+    r"apolog\w*|problem|down|outage|try again|not available|no (?:data|results?|information))\b",
+    re.I,
+)
+_RETRIEVAL = re.compile(r"retriev|search|lookup|vector|rag\b|knowledge|docs?\b|document", re.I)
+_REASONING = re.compile(
+    r"calculat|comput|count|arithmetic|math|\bsum\b|total|add up|percent|convert|translat|"
+    r"spell|sort|reason|logic|deduc|infer",
+    re.I,
+)
+_TOOL_KINDS = (
+    "tool_error", "tool_output_error", "unknown_tool", "bad_tool_arguments", "retry_after_error",
+    "empty_tool_result", "infrastructure_error", "run_error",
+)  # fmt: skip
+_LONG_PROMPT = 40_000
+
+
+@dataclass(frozen=True, kw_only=True)
+class Verdict:
+    """The decided failure type and why."""
+
+    failure_type: FailureType
+    rule: str
+    """The rule that decided, in words (quoted in the confidence reason)."""
+    findings: tuple[Finding, ...]
+    """The findings it rests on."""
+    confidence: Level
+    detail: str
+    """A short, trace-derived description used in the root cause."""
+    tool: str | None = None
+    """The tool or retriever involved, if any."""
+    existing_rule: tuple[str, str] | None = None
+    """(run id, sentence) of a prompt rule that already covered the expectation."""
+    fabricated: bool = False
+    """The model answered after a failure without admitting it."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Case:
+    """What the rules look at."""
+
+    trace: Trace
+    findings: tuple[Finding, ...]
+    facts: TraceFacts
+    expected: str
+    prompt_texts: tuple[tuple[str, str], ...]
+    """(run id or file path, text) of the prompts the model saw: the trace's system messages, or
+    the prompt files when the trace recorded none."""
+
+    def of(self, *kinds: str) -> list[Finding]:
+        """Findings of these kinds, in detector order."""
+        return [f for f in self.findings if f.kind in kinds]
+
+    def run(self, finding: Finding) -> Run | None:
+        """The run a finding is about."""
+        return self.trace.get(finding.run_id)
+
+    def text(self, finding: Finding) -> str:
+        """The finding's evidence and message, plus its run's error."""
+        run = self.run(finding)
+        return " ".join((finding.evidence, finding.message, (run.error or "") if run else ""))
+
+    def kind_of(self, finding: Finding) -> RunKind | None:
+        """The kind of the run a finding is about."""
+        run = self.run(finding)
+        return run.kind if run else None
+
+
+Rule = Callable[[Case], Verdict | None]
+
+
+def decide(case: Case) -> Verdict:
+    """The verdict of the first matching rule."""
+    for rule in RULES:
+        verdict = rule(case)
+        if verdict is not None:
+            return verdict
+    return _by_lexical_coverage(case)
+
+
+def _infrastructure(case: Case) -> Verdict | None:
+    ended = not case.facts.final_text.strip() or case.trace.root.failed
+    hits = [
+        f
+        for f in case.of("infrastructure_error", "run_error")
+        if _INFRA.search(case.text(f)) or f.kind == "infrastructure_error"
+    ]
+    hits = [f for f in hits if case.kind_of(f) is not RunKind.TOOL or ended]
+    if not hits:
+        return None
+    return Verdict(
+        failure_type=FailureType.INFRASTRUCTURE,
+        rule="provider error (rate limit, timeout, 5xx) on a model call, or one that ended the run",
+        findings=tuple(hits),
+        confidence=Level.HIGH,
+        detail=short(hits[0].evidence or hits[0].message, 160),
+        tool=_name(case.run(hits[0])),
+    )
+
+
+def _context(case: Case) -> Verdict | None:
+    hits = case.of("near_context_window") + [
+        f for f in case.of("run_error", "infrastructure_error") if _CONTEXT.search(case.text(f))
+    ]
+    if not hits:
+        return None
+    return Verdict(
+        failure_type=FailureType.CONTEXT_ISSUE,
+        rule="prompt tokens near the context window, or a context-length error",
+        findings=tuple(hits),
+        confidence=Level.HIGH,
+        detail=short(hits[0].message, 160),
+    )
+
+
+def _output_format(case: Case) -> Verdict | None:
+    hits = case.of("finish_length", "parse_after_truncation") + [
+        f for f in case.of("run_error") if case.kind_of(f) is RunKind.PARSER
+    ]
+    if not hits:
+        return None
+    return Verdict(
+        failure_type=FailureType.OUTPUT_FORMAT,
+        rule="output stopped at the token limit (finish_reason length) or failed to parse",
+        findings=tuple(hits),
+        confidence=Level.HIGH,
+        detail=short(hits[0].message, 160),
+    )
+
+
+def _orchestration(case: Case) -> Verdict | None:
+    hits = case.of("loop_tool_call", "repeated_output")
+    if not hits:
+        return None
+    loop = hits[0].kind == "loop_tool_call"
+    return Verdict(
+        failure_type=FailureType.ORCHESTRATION_ISSUE,
+        rule="the same tool call or the same output repeated (a loop)",
+        findings=tuple(hits),
+        confidence=Level.HIGH if loop else Level.MEDIUM,
+        detail=f"the agent repeated itself: {short(hits[0].message, 140)}",
+        tool=_name(case.run(hits[0])) if loop else None,
+    )
+
+
+def _retrieval(case: Case) -> Verdict | None:
+    hits = [f for f in case.of(*_TOOL_KINDS) if _is_retrieval(case.run(f))]
+    if not hits:
+        return None
+    return Verdict(
+        failure_type=FailureType.RETRIEVAL_ISSUE,
+        rule="a retriever or search tool failed or returned nothing",
+        findings=tuple(hits),
+        confidence=Level.HIGH if case.kind_of(hits[0]) is RunKind.RETRIEVER else Level.MEDIUM,
+        detail=short(hits[0].message, 160),
+        tool=_name(case.run(hits[0])),
+    )
+
+
+def _tool(case: Case) -> Verdict | None:
+    hits = [f for f in case.of(*_TOOL_KINDS) if f.kind != "run_error" or _is_tool(case.run(f))]
+    if not hits:
+        return None
+    fabricated = _fabricated(case, hits)
+    rule_sentence = failure_rule(case.prompt_texts) if fabricated else None
+    common = {"findings": tuple(hits), "tool": _name(case.run(hits[0])), "fabricated": fabricated}
+    if rule_sentence is not None:
+        return Verdict(
+            failure_type=FailureType.INSTRUCTION_NOT_FOLLOWED,
+            rule="a tool failed, the model answered as if not, and a prompt rule covers failures",
+            confidence=Level.HIGH,
+            detail=f'"{short(rule_sentence[1], 160)}"',
+            existing_rule=rule_sentence,
+            **common,  # type: ignore[arg-type]
+        )
+    return Verdict(
+        failure_type=FailureType.TOOL_ERROR,
+        rule="a tool call failed, was unknown or had bad arguments"
+        + (", then the model answered without admitting it" if fabricated else ""),
+        confidence=Level.HIGH,
+        detail=short(hits[0].evidence or hits[0].message, 160),
+        **common,  # type: ignore[arg-type]
+    )
+
+
+def _empty_output(case: Case) -> Verdict | None:
+    hits = case.of("empty_output")
+    if not hits:
+        return None
+    run = case.run(hits[0])
+    filtered = run is not None and (run.finish_reason or "").lower() in ("content_filter", "safety")
+    return Verdict(
+        failure_type=FailureType.MODEL_LIMITATION if filtered else FailureType.ORCHESTRATION_ISSUE,
+        rule="the final answer is empty"
+        + (" (content filter)" if filtered else " (premature stop)"),
+        findings=tuple(hits),
+        confidence=Level.MEDIUM,
+        detail=short(hits[0].message, 160),
+    )
+
+
+def _coverage(case: Case) -> Verdict | None:
+    not_met = case.of("expectation_not_met")
+    covered, uncovered = case.of("expectation_in_prompt"), case.of("expectation_not_in_prompt")
+    if not not_met or not (covered or uncovered):
+        return None
+    sentence = covering_sentence(case.expected, case.prompt_texts) if covered else None
+    return (
+        _covered_verdict(case, (*covered, *not_met), sentence)
+        if covered
+        else Verdict(
+            failure_type=FailureType.INSTRUCTION_GAP,
+            rule="the expectation is not met and no prompt addresses it",
+            findings=(*uncovered, *not_met),
+            confidence=Level.MEDIUM,
+            detail="no prompt mentions it",
+        )
+    )
+
+
+def _covered_verdict(
+    case: Case, findings: tuple[Finding, ...], sentence: tuple[str, str] | None
+) -> Verdict:
+    longest = max((len(text) for _, text in case.prompt_texts), default=0)
+    if longest > _LONG_PROMPT:
+        failure, rule = FailureType.CONTEXT_ISSUE, "rule present but drowned in a very long prompt"
+    elif _REASONING.search(case.expected):
+        failure, rule = FailureType.MODEL_LIMITATION, "rule present, reasoning-type task not met"
+    else:
+        failure, rule = FailureType.INSTRUCTION_NOT_FOLLOWED, "rule present in the prompt, not met"
+    detail = f'"{short(sentence[1], 160)}"' if sentence else "the prompt mentions it"
+    return Verdict(
+        failure_type=failure,
+        rule=rule,
+        findings=findings,
+        confidence=Level.MEDIUM,
+        detail=detail,
+        existing_rule=sentence,
+    )
+
+
+def _by_lexical_coverage(case: Case) -> Verdict:
+    sentence = covering_sentence(case.expected, case.prompt_texts)
+    if sentence is not None:
+        verdict = _covered_verdict(case, tuple(case.of("expectation_not_met")), sentence)
+        return replace(verdict, confidence=Level.LOW)
+    return Verdict(
+        failure_type=FailureType.INSTRUCTION_GAP,
+        rule="no detector finding; no prompt sentence matches the expectation's words",
+        findings=tuple(case.of("expectation_not_met")),
+        confidence=Level.LOW,
+        detail="no prompt mentions it",
+    )
+
+
+def _fabricated(case: Case, hits: list[Finding]) -> bool:
+    final = case.facts.final_run
+    if final is None or case.of("expectation_met") or _ADMITS.search(case.facts.final_text):
+        return False
+    first = min((case.trace.position(f.run_id) for f in hits if f.run_id in case.trace), default=0)
+    return case.trace.position(final.id) > first
+
+
+def _is_retrieval(run: Run | None) -> bool:
+    if run is None:
+        return False
+    return run.kind is RunKind.RETRIEVER or (
+        run.kind is RunKind.TOOL and bool(_RETRIEVAL.search(run.tool_name or run.name))
+    )
+
+
+def _is_tool(run: Run | None) -> bool:
+    return run is not None and run.kind in (RunKind.TOOL, RunKind.RETRIEVER)
+
+
+def _name(run: Run | None) -> str | None:
+    return (run.tool_name or run.name or None) if run else None
+
+
+RULES: tuple[Rule, ...] = (
+    _infrastructure,
+    _context,
+    _output_format,
+    _orchestration,
+    _retrieval,
+    _tool,
+    _empty_output,
+    _coverage,
+)
