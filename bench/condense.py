@@ -43,10 +43,34 @@ TRAIL = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "trail"
 BUDGETS = (8_000, 30_000)
 NAIVE_RUNS = 25
 NAIVE_CHARS = 4_000
-_WORDS = (
-    "agent tool search result city weather order refund policy account flight baggage delay "
-    "document summary answer question check status value date price total plan step verify"
-).split()
+_WORDS = [
+    "agent",
+    "tool",
+    "search",
+    "result",
+    "city",
+    "weather",
+    "order",
+    "refund",
+    "policy",
+    "account",
+    "flight",
+    "baggage",
+    "delay",
+    "document",
+    "summary",
+    "answer",
+    "question",
+    "check",
+    "status",
+    "value",
+    "date",
+    "price",
+    "total",
+    "plan",
+    "step",
+    "verify",
+]
 
 
 # --- the naive rule --------------------------------------------------------------------------
@@ -105,8 +129,16 @@ class Score:
     traces: int = 0
     tokens: list[int] = field(default_factory=list)
 
-    def add(self, targets: set[str], verbatim: Iterable[str], kept: Iterable[str],
-            quotes: list[str], text: str, tokens: int, over: bool) -> None:
+    def add(
+        self,
+        targets: set[str],
+        verbatim: Iterable[str],
+        kept: Iterable[str],
+        quotes: list[str],
+        text: str,
+        tokens: int,
+        over: bool,
+    ) -> None:
         self.traces += 1
         self.runs += len(targets)
         self.verbatim += len(targets & set(verbatim))
@@ -117,11 +149,17 @@ class Score:
         self.tokens.append(tokens)
 
     def line(self, name: str) -> str:
-        quoted = f"{self.quoted}/{self.quotes} ({_pct(self.quoted, self.quotes)})" if self.quotes else "-"
+        quoted = (
+            f"{self.quoted}/{self.quotes} ({_pct(self.quoted, self.quotes)})"
+            if self.quotes
+            else "-"
+        )
+        verbatim = f"{self.verbatim}/{self.runs} ({_pct(self.verbatim, self.runs)})"
+        median = int(statistics.median(self.tokens or [0]))
         return (
-            f"  {name:<26} verbatim {self.verbatim:>4}/{self.runs:<4} ({_pct(self.verbatim, self.runs):>6})"
-            f"  shown {_pct(self.kept, self.runs):>6}  quoted {quoted:<20}"
-            f" over budget {self.over}/{self.traces}  median tokens {int(statistics.median(self.tokens or [0])):,}"
+            f"  {name:<26} verbatim {verbatim:<16} shown {_pct(self.kept, self.runs):>6}"
+            f"  quoted {quoted:<18} over budget {self.over}/{self.traces}"
+            f"  median tokens {median:,}"
         )
 
 
@@ -146,12 +184,15 @@ class Suite:
         for key, score in self.scores.items():
             print(score.line(key))
         if self.load_s:
-            print(f"  condense time / load time: {self.condense_s / self.load_s:.2f}"
-                  f"  ({self.condense_s:.1f}s / {self.load_s:.1f}s)")
+            print(
+                f"  condense time / load time: {self.condense_s / self.load_s:.2f}"
+                f"  ({self.condense_s:.1f}s / {self.load_s:.1f}s)"
+            )
 
 
-def measure(suite: Suite, trace: Trace, findings: list[Finding], targets: set[str],
-            label: str = "condense") -> None:
+def measure(
+    suite: Suite, trace: Trace, findings: list[Finding], targets: set[str], label: str = "condense"
+) -> None:
     """Condense at each budget and score the result against ``targets``."""
     quotes = [found.evidence for found in findings if found.evidence and found.run_id in targets]
     for budget in BUDGETS:
@@ -159,8 +200,13 @@ def measure(suite: Suite, trace: Trace, findings: list[Finding], targets: set[st
         result: CondensedTrace = condense(trace, findings, budget)
         suite.condense_s += time.perf_counter() - started
         suite.score(f"{label} @{budget // 1000}k").add(
-            targets, result.verbatim_run_ids, result.kept_run_ids, quotes, result.text,
-            result.tokens, result.over_budget,
+            targets,
+            result.verbatim_run_ids,
+            result.kept_run_ids,
+            quotes,
+            result.text,
+            result.tokens,
+            result.over_budget,
         )
 
 
@@ -185,25 +231,63 @@ def _words(rng: random.Random, count: int) -> str:
 def generated(rng: random.Random, steps: int) -> tuple[Trace, list[Finding]]:
     """An agent trace of ``2 × steps`` runs or more with 1-4 planted evidence runs."""
     system = "You are a support agent. " + _words(rng, 300)
-    runs = [Run(id="root", trace_id="g", name="agent", kind=RunKind.CHAIN,
-                inputs={"input": _words(rng, 30)}, outputs={"output": _words(rng, 40)})]
-    history: list[Message] = [Message(role="system", content=system),
-                              Message(role="user", content=_words(rng, 40))]
+    runs = [
+        Run(
+            id="root",
+            trace_id="g",
+            name="agent",
+            kind=RunKind.CHAIN,
+            inputs={"input": _words(rng, 30)},
+            outputs={"output": _words(rng, 40)},
+        )
+    ]
+    history: list[Message] = [
+        Message(role="system", content=system),
+        Message(role="user", content=_words(rng, 40)),
+    ]
     parent = "root"
     for step in range(steps):
         if step % 40 == 0:
             parent = f"sub{step}"
-            runs.append(Run(id=parent, trace_id="g", parent_id="root", name="sub_agent",
-                            kind=RunKind.AGENT, inputs={"task": _words(rng, 20)}))
+            runs.append(
+                Run(
+                    id=parent,
+                    trace_id="g",
+                    parent_id="root",
+                    name="sub_agent",
+                    kind=RunKind.AGENT,
+                    inputs={"task": _words(rng, 20)},
+                )
+            )
         call = ToolCall(id=f"c{step}", name="search", arguments=json.dumps({"q": _words(rng, 5)}))
-        reply = Message(role="assistant", content=_words(rng, rng.randint(20, 200)), tool_calls=(call,))
-        runs.append(Run(id=f"llm{step}", trace_id="g", parent_id=parent, name="ChatModel",
-                        kind=RunKind.LLM, model="gpt-4o", input_messages=tuple(history[-8:]),
-                        output_messages=(reply,)))
+        reply = Message(
+            role="assistant", content=_words(rng, rng.randint(20, 200)), tool_calls=(call,)
+        )
+        runs.append(
+            Run(
+                id=f"llm{step}",
+                trace_id="g",
+                parent_id=parent,
+                name="ChatModel",
+                kind=RunKind.LLM,
+                model="gpt-4o",
+                input_messages=tuple(history[-8:]),
+                output_messages=(reply,),
+            )
+        )
         result = _words(rng, rng.choice([50, 300, 1200, 3000]))
-        runs.append(Run(id=f"tool{step}", trace_id="g", parent_id=parent, name="search",
-                        kind=RunKind.TOOL, tool_name="search", tool_args=call.arguments,
-                        tool_result=result))
+        runs.append(
+            Run(
+                id=f"tool{step}",
+                trace_id="g",
+                parent_id=parent,
+                name="search",
+                kind=RunKind.TOOL,
+                tool_name="search",
+                tool_args=call.arguments,
+                tool_result=result,
+            )
+        )
         history += [reply, Message(role="tool", content=result, tool_call_id=call.id)]
     return _plant(rng, runs)
 
@@ -218,9 +302,18 @@ def _plant(rng: random.Random, runs: list[Run]) -> tuple[Trace, list[Finding]]:
             text = run.tool_result[:cut] + quote + run.tool_result[cut:]
             runs[index] = run.model_copy(update={"tool_result": text, "status": "error"})
         else:
-            runs[index] = run.model_copy(update={"error": _words(rng, 400) + quote + _words(rng, 400)})
-        findings.append(Finding(kind="planted", severity=Severity.HIGH, run_id=run.id,
-                                message="planted evidence", evidence=quote))
+            runs[index] = run.model_copy(
+                update={"error": _words(rng, 400) + quote + _words(rng, 400)}
+            )
+        findings.append(
+            Finding(
+                kind="planted",
+                severity=Severity.HIGH,
+                run_id=run.id,
+                message="planted evidence",
+                evidence=quote,
+            )
+        )
     trace = build_trace(runs, trace_id="g", source="file", format="generated")
     return trace, findings
 
@@ -241,7 +334,11 @@ def run_generated(count: int) -> Suite:
 
 def annotations(data_file: Path) -> list[dict[str, Any]]:
     """The annotated errors of a TRAIL trace (one file has a trailing comma: tolerated)."""
-    folder = "processed_annotations_gaia" if data_file.parent.name == "GAIA" else "processed_annotations_swe_bench"
+    folder = (
+        "processed_annotations_gaia"
+        if data_file.parent.name == "GAIA"
+        else "processed_annotations_swe_bench"
+    )
     path = TRAIL / folder / data_file.name
     if not path.exists():
         return []
@@ -258,9 +355,15 @@ def trail_findings(trace: Trace, errors: list[dict[str, Any]]) -> tuple[list[Fin
             continue
         evidence = str(error.get("evidence") or "")
         verbatim = evidence and any(evidence in text for text in run_fields(run))
-        findings.append(Finding(kind="annotated", severity=Severity.HIGH, run_id=run.id,
-                                message=str(error.get("category", "")),
-                                evidence=evidence if verbatim else ""))
+        findings.append(
+            Finding(
+                kind="annotated",
+                severity=Severity.HIGH,
+                run_id=run.id,
+                message=str(error.get("category", "")),
+                evidence=evidence if verbatim else "",
+            )
+        )
     return findings, {found.run_id for found in findings}
 
 
@@ -311,8 +414,13 @@ def run_big(count: int) -> None:
         load_s = time.perf_counter() - started
     failed = [run for run in trace.runs if run.failed]
     findings = [
-        Finding(kind="tool_error", severity=Severity.HIGH, run_id=run.id, message="tool failed",
-                evidence=(run.error or "")[:80])
+        Finding(
+            kind="tool_error",
+            severity=Severity.HIGH,
+            run_id=run.id,
+            message="tool failed",
+            evidence=(run.error or "")[:80],
+        )
         for run in failed[:: max(1, len(failed) // 20)]
     ]
     print(f"\n{len(trace):,}-run LangSmith trace: load {load_s:.1f}s")
@@ -321,9 +429,11 @@ def run_big(count: int) -> None:
         result = condense(trace, findings, budget)
         took = time.perf_counter() - started
         kept = sum(found.run_id in result.verbatim_run_ids for found in findings)
-        print(f"  @{budget // 1000}k: condense {took:.2f}s = {took / load_s:.2f}× load;"
-              f" {result.tokens:,} tokens; finding runs verbatim {kept}/{len(findings)};"
-              f" {len(result.kept_run_ids):,} runs shown")
+        print(
+            f"  @{budget // 1000}k: condense {took:.2f}s = {took / load_s:.2f}× load;"
+            f" {result.tokens:,} tokens; finding runs verbatim {kept}/{len(findings)};"
+            f" {len(result.kept_run_ids):,} runs shown"
+        )
 
 
 def main() -> None:
@@ -334,8 +444,10 @@ def main() -> None:
     args = parser.parse_args()
     run_generated(args.generated).report()
     suite, realistic, counts = run_trail(args.trail_limit)
-    print(f"\nTRAIL: {counts['loaded']}/{counts['files']} traces, {counts['runs']:,} runs, "
-          f"{counts['annotated']} annotated errors, {counts['located']} at a span of the trace")
+    print(
+        f"\nTRAIL: {counts['loaded']}/{counts['files']} traces, {counts['runs']:,} runs, "
+        f"{counts['annotated']} annotated errors, {counts['located']} at a span of the trace"
+    )
     suite.report()
     if realistic is not None:
         realistic.report()

@@ -126,6 +126,8 @@ class ContextRequest:
     remove_evals: Sequence[str] = ()
     update: bool = False
     extract_from_trace: bool = False
+    cwd: Path | None = None
+    """What relative paths are relative to; the repository root when None."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -159,7 +161,7 @@ def analyze(
     if not expected.strip():
         raise InputError("--expected is empty", "say in one line what the agent should have done")
     trace = _load(trace_ref, settings, options, on_progress)
-    used, warnings = _resolve_context(settings, project, trace, options.context)
+    used, warnings = _resolve_context(settings, project, trace, expected, options.context)
     files = _read_files(settings, used)
     findings = _detect(trace, expected, files, on_progress)
     condensed = _condense(trace, findings, options.budget, on_progress)
@@ -203,7 +205,7 @@ def _load(
 
 
 def _resolve_context(
-    settings: Settings, project: str, trace: Trace, request: ContextRequest
+    settings: Settings, project: str, trace: Trace, expected: str, request: ContextRequest
 ) -> tuple[ContextRef, list[str]]:
     from .store.context import resolve_context
 
@@ -211,7 +213,7 @@ def _resolve_context(
     if request.extract_from_trace:
         from .store.extract import extract_from_trace
 
-        extracted = extract_from_trace(trace, settings, project)
+        extracted = extract_from_trace(trace, settings, project, expected=expected)
     resolved = resolve_context(
         settings,
         project,
@@ -224,6 +226,7 @@ def _resolve_context(
         remove_evals=request.remove_evals,
         update=request.update,
         extracted=extracted,
+        cwd=request.cwd,
     )
     ref = ContextRef(
         prompt_files=tuple(resolved.context.prompt_files),

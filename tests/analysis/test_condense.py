@@ -20,13 +20,24 @@ WEATHER = (
     / "shared/fixtures/generated/langchain_fake_weather_agent.runs_query.json"
 )
 RUN_MARKER = re.compile(r"\[… ([\d,]+) runs? elided: ([^\]]*) …\]")
-WORDS = "alpha beta gamma delta error timeout weather Paris tool result plan step".split()
+WORDS = [
+    "alpha",
+    "beta",
+    "gamma",
+    "delta",
+    "error",
+    "timeout",
+    "weather",
+    "Paris",
+    "tool",
+    "result",
+    "plan",
+    "step",
+]
 
 
 def _finding(run_id: str, evidence: str, kind: str = "tool_error") -> Finding:
-    return Finding(
-        kind=kind, severity=Severity.HIGH, run_id=run_id, message="m", evidence=evidence
-    )
+    return Finding(kind=kind, severity=Severity.HIGH, run_id=run_id, message="m", evidence=evidence)
 
 
 def _trace(runs: list[Run]) -> Trace:
@@ -75,7 +86,9 @@ def _check_no_silent_cut(trace: Trace, result: CondensedTrace) -> None:
         if run_id in verbatim:
             assert not missing, f"verbatim run {run_id} lacks {missing[:1]}"
         elif missing:
-            referenced = set(re.findall(rf"\[run {re.escape(run_id)}\] [^\n]*as in run (\S+)\]", result.text))
+            referenced = set(
+                re.findall(rf"\[run {re.escape(run_id)}\] [^\n]*as in run (\S+)\]", result.text)
+            )
             assert run_id in cut_runs or referenced & cut_runs, f"run {run_id} cut without marker"
 
 
@@ -100,13 +113,30 @@ def _run(draw: st.DrawFn, index: int, parent: str | None) -> Run:
         messages.append(Message(role="user", content=draw(_text())))
         calls = (ToolCall(name="search", arguments=draw(_text(20))),) if draw(st.booleans()) else ()
         out = Message(role="assistant", content=draw(_text()), tool_calls=calls)
-        return Run(**base, kind=kind, model="gpt-4o", error=error, input_messages=tuple(messages),
-                   output_messages=(out,))
+        return Run(
+            **base,
+            kind=kind,
+            model="gpt-4o",
+            error=error,
+            input_messages=tuple(messages),
+            output_messages=(out,),
+        )
     if kind is RunKind.TOOL:
-        return Run(**base, kind=kind, error=error, tool_name="search", tool_args=draw(_text(30)),
-                   tool_result=draw(_text(800)))
-    return Run(**base, kind=kind, error=error, inputs={"input": draw(_text())},
-               outputs={"output": draw(_text()), "n": draw(st.integers())})
+        return Run(
+            **base,
+            kind=kind,
+            error=error,
+            tool_name="search",
+            tool_args=draw(_text(30)),
+            tool_result=draw(_text(800)),
+        )
+    return Run(
+        **base,
+        kind=kind,
+        error=error,
+        inputs={"input": draw(_text())},
+        outputs={"output": draw(_text()), "n": draw(st.integers())},
+    )
 
 
 @st.composite
@@ -142,7 +172,9 @@ def test_condense_invariants_hold_on_generated_traces(
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=_traces())
-def test_condense_keeps_whole_trace_verbatim_when_it_fits(case: tuple[Trace, list[Finding]]) -> None:
+def test_condense_keeps_whole_trace_verbatim_when_it_fits(
+    case: tuple[Trace, list[Finding]],
+) -> None:
     trace, findings = case
     result = condense(trace, findings, 1_000_000)
     assert not result.elisions and not result.over_budget
@@ -183,8 +215,15 @@ def _chain_of_tools(count: int, result_chars: int = 200) -> list[Run]:
     for i in range(count):
         kind = RunKind.TOOL if i % 3 else RunKind.LLM
         runs.append(
-            Run(id=f"r{i}", trace_id="t", parent_id="root", name=f"step{i}", kind=kind,
-                tool_args="{}", tool_result=f"result {i} " + "x" * result_chars)
+            Run(
+                id=f"r{i}",
+                trace_id="t",
+                parent_id="root",
+                name=f"step{i}",
+                kind=kind,
+                tool_args="{}",
+                tool_result=f"result {i} " + "x" * result_chars,
+            )
         )
     return runs
 
@@ -207,11 +246,19 @@ def test_condense_prefers_runs_next_to_a_finding() -> None:
 
 def test_condense_cuts_long_field_around_evidence_with_char_marker() -> None:
     filler = "lorem ipsum " * 2000
-    result_text = "HEAD " + filler + "the API returned HTTP 503 Service Unavailable" + filler + " TAIL"
+    result_text = (
+        "HEAD " + filler + "the API returned HTTP 503 Service Unavailable" + filler + " TAIL"
+    )
     runs = [
         Run(id="root", trace_id="t", kind=RunKind.CHAIN, inputs={"q": "go"}),
-        Run(id="tool", trace_id="t", parent_id="root", kind=RunKind.TOOL, tool_args="{}",
-            tool_result=result_text),
+        Run(
+            id="tool",
+            trace_id="t",
+            parent_id="root",
+            kind=RunKind.TOOL,
+            tool_args="{}",
+            tool_result=result_text,
+        ),
     ]
     findings = [_finding("tool", "HTTP 503 Service Unavailable")]
     result = condense(_trace(runs), findings, budget=800)
@@ -226,9 +273,17 @@ def test_condense_refers_to_repeated_system_prompt() -> None:
     prompt = "You are the billing agent. Always confirm the account number first. " * 5
     runs = [Run(id="root", trace_id="t", kind=RunKind.CHAIN)]
     runs += [
-        Run(id=f"llm{i}", trace_id="t", parent_id="root", kind=RunKind.LLM,
-            input_messages=(Message(role="system", content=prompt), Message(role="user", content=f"q{i}")),
-            output_messages=(Message(role="assistant", content=f"a{i}"),))
+        Run(
+            id=f"llm{i}",
+            trace_id="t",
+            parent_id="root",
+            kind=RunKind.LLM,
+            input_messages=(
+                Message(role="system", content=prompt),
+                Message(role="user", content=f"q{i}"),
+            ),
+            output_messages=(Message(role="assistant", content=f"a{i}"),),
+        )
         for i in range(3)
     ]
     result = condense(_trace(runs), [], budget=5000)
@@ -239,8 +294,15 @@ def test_condense_refers_to_repeated_system_prompt() -> None:
 
 def test_condense_keeps_final_llm_output_and_root_far_from_findings() -> None:
     runs = _chain_of_tools(400)
-    runs.append(Run(id="final", trace_id="t", parent_id="root", kind=RunKind.LLM,
-                    output_messages=(Message(role="assistant", content="FINAL ANSWER 42"),)))
+    runs.append(
+        Run(
+            id="final",
+            trace_id="t",
+            parent_id="root",
+            kind=RunKind.LLM,
+            output_messages=(Message(role="assistant", content="FINAL ANSWER 42"),),
+        )
+    )
     result = condense(_trace(runs), [_finding("r5", "result 5")], budget=1200)
     assert "FINAL ANSWER 42" in result.text
     assert result.kept_run_ids[0] == "root"
@@ -249,11 +311,18 @@ def test_condense_keeps_final_llm_output_and_root_far_from_findings() -> None:
 def test_condense_shows_ancestors_of_a_kept_run_as_headers() -> None:
     runs = [Run(id="d0", trace_id="t", kind=RunKind.CHAIN, inputs={"q": "start"})]
     runs += [
-        Run(id=f"d{i}", trace_id="t", parent_id=f"d{i - 1}", kind=RunKind.CHAIN,
-            inputs={"payload": f"payload {i} " + "p" * 3000})
+        Run(
+            id=f"d{i}",
+            trace_id="t",
+            parent_id=f"d{i - 1}",
+            kind=RunKind.CHAIN,
+            inputs={"payload": f"payload {i} " + "p" * 3000},
+        )
         for i in range(1, 8)
     ]
-    runs.append(Run(id="leaf", trace_id="t", parent_id="d7", kind=RunKind.TOOL, error="boom: disk full"))
+    runs.append(
+        Run(id="leaf", trace_id="t", parent_id="d7", kind=RunKind.TOOL, error="boom: disk full")
+    )
     findings = [_finding("leaf", "boom: disk full")]
     result = condense(_trace(runs), findings, budget=700)
     assert {f"d{i}" for i in range(8)} <= set(result.kept_run_ids)

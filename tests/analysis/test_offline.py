@@ -23,20 +23,27 @@ WEATHER = ROOT / "examples" / "weather-agent"
 
 PROMPT_TXT = "You are a support assistant for Acme.\nBe polite and brief.\n"
 PROMPT_PY = (
-    'import os\n\nSYSTEM_PROMPT = """You are a support assistant for Acme.\nBe polite and brief.\n"""'
+    'import os\n\nSYSTEM_PROMPT = """You are a support assistant for Acme.\n'
+    'Be polite and brief.\n"""'
     "\n\n\ndef build() -> str:\n    return SYSTEM_PROMPT\n"
 )
 PROMPT_JSON = json.dumps(
     {"model": "gpt-4o", "system_prompt": "You are a support assistant.\nBe brief."}, indent=2
 )
-PROMPT_YAML = "name: acme\nsystem_prompt: |\n  You are a support assistant.\n  Be brief.\nmodel: x\n"
+PROMPT_YAML = (
+    "name: acme\nsystem_prompt: |\n  You are a support assistant.\n  Be brief.\nmodel: x\n"
+)
 EVAL_JSON = json.dumps([{"id": 1, "input": "hi", "expected": "greets back"}], indent=2) + "\n"
 EVAL_JSONL = '{"question": "hi", "ideal": "greets"}\n'
 EVAL_YAML = "cases:\n  - query: hi\n    criteria: greets back\n"
 EVAL_CSV = "input,expected_output\nhi,greets back\n"
 CONFIG_YAML = "model: gpt-4o\ntemperature: 0.7\nmax_tokens: 512\nmax_retries: 1\ntop_k: 3\n"
-CONFIG_JSON = json.dumps({"llm": {"max_tokens": 400, "timeout": 30}, "max_iterations": 20}, indent=2)
-CONFIG_TOML = "[model]\nname = 'gpt-4o'\nmax_tokens = 300\ntemperature = 0.9\n[retriever]\ntop_k = 4\n"
+CONFIG_JSON = json.dumps(
+    {"llm": {"max_tokens": 400, "timeout": 30}, "max_iterations": 20}, indent=2
+)
+CONFIG_TOML = (
+    "[model]\nname = 'gpt-4o'\nmax_tokens = 300\ntemperature = 0.9\n[retriever]\ntop_k = 4\n"
+)
 CONFIG_PY = "SETTINGS = dict(max_tokens=256, max_retries=2, recursion_limit=25, temperature=0.8)\n"
 
 PROMPTS = {"p.txt": PROMPT_TXT, "agent.py": PROMPT_PY, "p.json": PROMPT_JSON, "p.yaml": PROMPT_YAML}
@@ -98,7 +105,9 @@ def _trace(user: str, *runs: Run, fmt: str = "langsmith-runs", failed: bool = Fa
 
 
 def _f(kind: str, run_id: str, evidence: str, severity: Severity = Severity.HIGH) -> Finding:
-    return Finding(kind=kind, severity=severity, run_id=run_id, message=f"{kind} here", evidence=evidence)
+    return Finding(
+        kind=kind, severity=severity, run_id=run_id, message=f"{kind} here", evidence=evidence
+    )
 
 
 SYSTEM = "You are a support assistant for Acme. Be polite and brief."
@@ -109,21 +118,34 @@ def _infrastructure() -> Scenario:
     llm = _llm("l1", SYSTEM, "Where is my order?", status="error", error=error)
     trace = _trace("Where is my order?", llm, fmt="otlp", failed=True)
     findings = (_f("infrastructure_error", "l1", "Error code: 429"),)
-    return Scenario(trace, findings, "should tell the user about the order status", FailureType.INFRASTRUCTURE, "l1")
+    return Scenario(
+        trace,
+        findings,
+        "should tell the user about the order status",
+        FailureType.INFRASTRUCTURE,
+        "l1",
+    )
 
 
 def _context() -> Scenario:
     llm = _llm(
-        "l1", SYSTEM + " Always cite the policy section.", "Summarise the contract", "The contract is",
+        "l1",
+        SYSTEM + " Always cite the policy section.",
+        "Summarise the contract",
+        "The contract is",
         usage=TokenUsage(prompt_tokens=127_000, completion_tokens=5),
     )
     findings = (_f("near_context_window", "l1", "", Severity.HIGH),)
     trace = _trace("Summarise the contract", llm, fmt="span-tree")
-    return Scenario(trace, findings, "should cite the policy section", FailureType.CONTEXT_ISSUE, "l1")
+    return Scenario(
+        trace, findings, "should cite the policy section", FailureType.CONTEXT_ISSUE, "l1"
+    )
 
 
 def _output_format() -> Scenario:
-    llm = _llm("l1", SYSTEM, "List all orders as JSON", '{"orders": [1, 2, 3,', finish_reason="length")
+    llm = _llm(
+        "l1", SYSTEM, "List all orders as JSON", '{"orders": [1, 2, 3,', finish_reason="length"
+    )
     parser = Run(
         id="p1", trace_id="t", parent_id="root", kind=RunKind.PARSER, name="JsonOutputParser",
         status="error", error="JSONDecodeError: Expecting value: line 1 column 21",
@@ -133,7 +155,13 @@ def _output_format() -> Scenario:
         _f("parse_after_truncation", "p1", "JSONDecodeError: Expecting value"),
     )
     trace = _trace("List all orders as JSON", llm, parser)
-    return Scenario(trace, findings, "should return valid JSON with every order", FailureType.OUTPUT_FORMAT, "l1")
+    return Scenario(
+        trace,
+        findings,
+        "should return valid JSON with every order",
+        FailureType.OUTPUT_FORMAT,
+        "l1",
+    )
 
 
 def _orchestration() -> Scenario:
@@ -144,7 +172,13 @@ def _orchestration() -> Scenario:
         runs.append(_tool(f"t{i}", "search_orders", '{"q": "late"}', "[]"))
     findings = (_f("loop_tool_call", "t3", '{"q": "late"}'),)
     trace = _trace("Find late orders", *runs, fmt="langfuse")
-    return Scenario(trace, findings, "should stop searching and report no late orders", FailureType.ORCHESTRATION_ISSUE, "t3")
+    return Scenario(
+        trace,
+        findings,
+        "should stop searching and report no late orders",
+        FailureType.ORCHESTRATION_ISSUE,
+        "t3",
+    )
 
 
 def _retrieval() -> Scenario:
@@ -153,15 +187,30 @@ def _retrieval() -> Scenario:
         inputs={"query": "refund window"}, outputs={"documents": []},
     )  # fmt: skip
     llm = _llm("l1", SYSTEM, "How long is the refund window?", "Our refund window is 90 days.")
-    findings = (_f("empty_tool_result", "r1", '"documents": []'), _f("expectation_not_met", "l1", "Our refund window is 90 days."))
+    findings = (
+        _f("empty_tool_result", "r1", '"documents": []'),
+        _f("expectation_not_met", "l1", "Our refund window is 90 days."),
+    )
     trace = _trace("How long is the refund window?", retriever, llm)
-    return Scenario(trace, findings, "should answer from the refund policy document", FailureType.RETRIEVAL_ISSUE, "r1")
+    return Scenario(
+        trace,
+        findings,
+        "should answer from the refund policy document",
+        FailureType.RETRIEVAL_ISSUE,
+        "r1",
+    )
 
 
 def _tool_error() -> Scenario:
     call = ToolCall(id="c", name="get_stock_level", arguments='{"sku": "A1"')
     first = _llm("l1", SYSTEM, "Is A1 in stock?", calls=(call,), available_tools=("get_inventory",))
-    tool = _tool("t1", "get_stock_level", '{"sku": "A1"', status="error", error="ToolException: unknown tool get_stock_level")
+    tool = _tool(
+        "t1",
+        "get_stock_level",
+        '{"sku": "A1"',
+        status="error",
+        error="ToolException: unknown tool get_stock_level",
+    )
     last = _llm("l2", SYSTEM, "Is A1 in stock?", "Yes, A1 is in stock with 40 units.")
     findings = (
         _f("unknown_tool", "l1", "get_stock_level"),
@@ -169,7 +218,13 @@ def _tool_error() -> Scenario:
         _f("expectation_not_met", "l2", "Yes, A1 is in stock with 40 units."),
     )
     trace = _trace("Is A1 in stock?", first, tool, last)
-    return Scenario(trace, findings, "should check stock with the get_inventory tool", FailureType.TOOL_ERROR, "l1")
+    return Scenario(
+        trace,
+        findings,
+        "should check stock with the get_inventory tool",
+        FailureType.TOOL_ERROR,
+        "l1",
+    )
 
 
 def _not_followed() -> Scenario:
@@ -180,28 +235,53 @@ def _not_followed() -> Scenario:
         _f("expectation_not_met", "l1", "The capital of Italy is Rome.", Severity.MEDIUM),
     )
     trace = _trace("What is the capital of Italy?", llm, fmt="otlp")
-    return Scenario(trace, findings, "The assistant should have answered in French", FailureType.INSTRUCTION_NOT_FOLLOWED, "l1")
+    return Scenario(
+        trace,
+        findings,
+        "The assistant should have answered in French",
+        FailureType.INSTRUCTION_NOT_FOLLOWED,
+        "l1",
+    )
 
 
 def _gap() -> Scenario:
-    llm = _llm("l1", SYSTEM, "Do you remember what we discussed yesterday?", "Yes, we talked about your order.")
+    llm = _llm(
+        "l1",
+        SYSTEM,
+        "Do you remember what we discussed yesterday?",
+        "Yes, we talked about your order.",
+    )
     findings = (
         _f("expectation_not_in_prompt", "l1", "", Severity.MEDIUM),
         _f("expectation_not_met", "l1", "Yes, we talked about your order.", Severity.MEDIUM),
     )
     trace = _trace("Do you remember what we discussed yesterday?", llm, fmt="transcript")
-    return Scenario(trace, findings, "should say it cannot remember previous chats", FailureType.INSTRUCTION_GAP, "l1")
+    return Scenario(
+        trace,
+        findings,
+        "should say it cannot remember previous chats",
+        FailureType.INSTRUCTION_GAP,
+        "l1",
+    )
 
 
 def _model_limitation() -> Scenario:
     system = "You are a billing assistant. Calculate totals including 20% VAT exactly."
-    llm = _llm("l1", system, "Total for 3 items at 19.99?", "The total is 59.97 plus VAT, so 70.00.")
+    llm = _llm(
+        "l1", system, "Total for 3 items at 19.99?", "The total is 59.97 plus VAT, so 70.00."
+    )
     findings = (
         _f("expectation_in_prompt", "l1", "Calculate totals including 20% VAT", Severity.MEDIUM),
         _f("expectation_not_met", "l1", "so 70.00", Severity.MEDIUM),
     )
     trace = _trace("Total for 3 items at 19.99?", llm, fmt="langsmith-runs")
-    return Scenario(trace, findings, "should calculate the total including VAT correctly", FailureType.MODEL_LIMITATION, "l1")
+    return Scenario(
+        trace,
+        findings,
+        "should calculate the total including VAT correctly",
+        FailureType.MODEL_LIMITATION,
+        "l1",
+    )
 
 
 SCENARIOS = {
@@ -247,7 +327,9 @@ def _analyse(scenario: Scenario, files: tuple[ContextFile, ...]) -> Any:
 
 @pytest.mark.parametrize("name", list(SCENARIOS))
 @pytest.mark.parametrize("file_set", FILE_SETS, ids=lambda s: s[0])
-def test_offline_diagnoses_each_category_with_exact_edits(name: str, file_set: tuple[str, str, str]) -> None:
+def test_offline_diagnoses_each_category_with_exact_edits(
+    name: str, file_set: tuple[str, str, str]
+) -> None:
     scenario = SCENARIOS[name]()
     files = _files(*file_set)
     out = _analyse(scenario, files)
@@ -316,11 +398,20 @@ def test_offline_without_files_still_diagnoses_with_invalid_hypotheses() -> None
 
 
 def test_offline_tool_failure_with_fabrication_and_no_rule_is_a_tool_error() -> None:
-    fail = _tool("t1", "get_weather", '{"city": "Oslo"}', status="error", error="TimeoutError: weather API timed out")
-    answer = _llm("l2", "You are a weather bot.", "Weather in Oslo?", "It is 12 degrees and cloudy in Oslo.")
+    fail = _tool(
+        "t1",
+        "get_weather",
+        '{"city": "Oslo"}',
+        status="error",
+        error="TimeoutError: weather API timed out",
+    )
+    answer = _llm(
+        "l2", "You are a weather bot.", "Weather in Oslo?", "It is 12 degrees and cloudy in Oslo."
+    )
     trace = _trace("Weather in Oslo?", fail, answer)
-    scenario = Scenario(trace, (_f("tool_error", "t1", "TimeoutError: weather API timed out"),),
-                        "should say the weather is unavailable", FailureType.TOOL_ERROR, "t1")  # fmt: skip
+    finding = _f("tool_error", "t1", "TimeoutError: weather API timed out")
+    expected = "should say the weather is unavailable"
+    scenario = Scenario(trace, (finding,), expected, FailureType.TOOL_ERROR, "t1")
     out = _analyse(scenario, _files("p.txt", "e.json", "c.yaml"))
     assert out.diagnosis.failure_type is FailureType.TOOL_ERROR
     assert "no prompt rule says what to do when a tool fails" in out.diagnosis.root_cause
@@ -342,15 +433,36 @@ def test_offline_weather_example_end_to_end_through_detectors() -> None:
         for p, r in paths.items()
     )
     prompts = tuple((f.path, f.content) for f in files if f.role is FileRole.PROMPT)
-    findings = tuple(run_detectors(DetectorInput(trace=trace, expected=expected, prompt_texts=prompts)))
+    findings = tuple(
+        run_detectors(DetectorInput(trace=trace, expected=expected, prompt_texts=prompts))
+    )
     out = OfflineAnalyser().analyse(
         AnalyserInput(trace=trace, expected=expected, findings=findings, condensed="", files=files)
     )
     assert out.diagnosis.failure_type is FailureType.INSTRUCTION_NOT_FOLLOWED
-    assert any("It is sunny in Paris." == e.quote and e.verified for e in out.diagnosis.evidence)
+    assert any(e.quote == "It is sunny in Paris." and e.verified for e in out.diagnosis.evidence)
     assert any("Never guess" in e.quote for e in out.diagnosis.evidence)
     assert all(h.valid for h in out.hypotheses)
     assert {"add_eval", "reposition_rule"} <= {h.strategy for h in out.hypotheses}
     for h in out.hypotheses:
         for edit in h.edits:
             assert (WEATHER / edit.file).read_text(encoding="utf-8").count(edit.search) == 1
+
+
+@pytest.mark.parametrize(
+    "name", ["weather_agent.otlp.jsonl", "langchain_fake_weather_agent.ingested_raw.json"]
+)
+def test_offline_reads_the_same_failure_from_other_formats(name: str) -> None:
+    from refinery.analysis.detectors import run_detectors
+    from refinery.analysis.findings import DetectorInput
+    from refinery.traces.sources import load_trace
+
+    trace = load_trace(ROOT.parent / "shared" / "fixtures" / "generated" / name)
+    expected = "should say the weather service is unavailable instead of guessing"
+    findings = tuple(run_detectors(DetectorInput(trace=trace, expected=expected)))
+    out = OfflineAnalyser().analyse(
+        AnalyserInput(trace=trace, expected=expected, findings=findings, condensed="")
+    )
+    assert out.diagnosis.failure_type is FailureType.INSTRUCTION_NOT_FOLLOWED
+    assert "failed: ValueError: weather API down for Paris" in out.diagnosis.trace_summary
+    assert all(e.verified for e in out.diagnosis.evidence)

@@ -42,21 +42,23 @@ _WINDOW = 120
 """Characters of context kept either side of an evidence quote in a shortened piece."""
 _MIN_GAP = 100
 """Gaps shorter than this are kept: a marker would save next to nothing."""
-_HEADER_COST = 110
-_LABEL_COST = 30
-_REF_COST = 40
+_MIN_RUN_COST = 110
+_MARKER_COST = 26
 _GAP_COST = 50
 _MAX_INDENT = 12
 _MAX_MISSES = 400
+_TIER_FLOORS = (0, 2000, 0)
+"""Per-piece floors, in characters, before the next more important tier is cut: runs with
+findings; the root, system prompts and final output; the rest of the runs kept for those."""
 _FILL_CAP = (400, 4000)
-"""Bounds of the per-piece cap of a run added to fill the budget when it is too big to show whole."""
+"""Bounds of the per-piece cap of a filling run too big to show whole."""
 _WHOLE_SHARE = 8
 """A filling run is shown whole when it takes at most 1/8 of the room left."""
 _QUOTES_PER_PIECE = 3
 
 
 class Elision(BaseModel):
-    """One explicit omission in the condensed text: runs left out, or characters cut from a field."""
+    """One explicit omission in the text: runs left out, or characters cut from a field."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -67,7 +69,7 @@ class Elision(BaseModel):
     run_id: str | None = None
     """For a character elision: the run whose content was shortened."""
     field: str | None = None
-    """For a character elision: which piece of the run (``error``, ``input[0] system``, ``content``)."""
+    """For a character elision: which piece (``error``, ``input[0] system``, ``content``)."""
     chars: int = 0
     """For a character elision: how many characters were left out."""
 
@@ -119,7 +121,8 @@ class _Piece:
 class _Plan:
     """What one attempt shows: runs with content (and their per-piece cap) and header-only runs."""
 
-    caps: dict[str, int | None] = field(default_factory=dict)
+    caps: dict[str, tuple[int | None, ...]] = field(default_factory=dict)
+    """Per piece of each run shown with content: its cap (None: whole)."""
     headers: set[str] = field(default_factory=set)
     paid: set[str] = field(default_factory=set)
     chars: int = 0
@@ -134,8 +137,37 @@ class _Prepared:
     position: dict[str, int]
     findings: dict[str, list[Finding]]
     must: tuple[str, ...]
+    primary: frozenset[str]
+    """Runs with a finding, and those the caller asked to keep: cut last."""
+    final: str | None
     order: tuple[str, ...]
     pieces: dict[str, tuple[_Piece, ...]] = field(default_factory=dict)
+
+    def header_cost(self, run_id: str) -> int:
+        """Characters of the run's header line (an estimate)."""
+        run = self.trace.get(run_id)
+        assert run is not None
+        return self._indent(run_id) + len(run_id) + len(run.name) + len(run.model or "") + 40
+
+    def label_cost(self, run_id: str, piece: _Piece) -> int:
+        """Characters of a piece's label line and line breaks."""
+        return self._indent(run_id) + len(run_id) + len(piece.label) + 14
+
+    def reference_cost(self, run_id: str, piece: _Piece) -> int:
+        """Characters of a reference to a text shown in another run (beyond its label)."""
+        return len(piece.noun) + len(run_id) + 16 - 2
+
+    def _indent(self, run_id: str) -> int:
+        return 2 * min(self.trace.depth(run_id), _MAX_INDENT)
+
+    def tier(self, run_id: str, piece: _Piece) -> int:
+        """How late a must-keep piece is cut: 0 (runs with findings) last, 2 first."""
+        if run_id in self.primary:
+            return 0
+        final_output = run_id == self.final and piece.label.startswith("output")
+        if run_id == self.trace.root.id or piece.noun == "system prompt" or final_output:
+            return 1
+        return 2
 
     def of(self, run_id: str) -> tuple[_Piece, ...]:
         """The run's pieces, built on first use."""
@@ -169,17 +201,34 @@ def condense(
     if budget < 1:
         raise InputError(f"token budget {budget} is too small", "give a budget of at least 1 token")
     prepared = _prepare(trace, findings, tuple(keep))
-    ratio = _CHARS_PER_TOKEN
-    attempts: list[tuple[CondensedTrace, _Plan]] = []
+    room = int(budget * _CHARS_PER_TOKEN)
+    attempts: list[tuple[CondensedTrace, _Plan, int]] = []
     for _ in range(_ATTEMPTS):
-        plan = _select(prepared, int(budget * ratio))
+        plan = _select(prepared, room)
         result = _render(prepared, plan, budget, model)
-        attempts.append((result, plan))
+        attempts.append((result, plan, room))
         if _settled(result, plan):
             break
-        ratio *= min(budget / max(result.tokens, 1) * 0.97, 1.6)
-    result, plan = _best(attempts)
+        room = _next_room(attempts, budget)
+    result, plan = _best([(result, plan) for result, plan, _ in attempts])
     return result if result.tokens <= budget else _flagged(result, plan, prepared)
+
+
+def _next_room(attempts: list[tuple[CondensedTrace, _Plan, int]], budget: int) -> int:
+    """The room to try next: a secant through the last two attempts, else a proportional step."""
+    target = budget * 0.97
+    last, room = attempts[-1][0], attempts[-1][2]
+    proportional = int(room * min(target / max(last.tokens, 1), 1.6))
+    if len(attempts) < 2:
+        return proportional
+    before, room_before = attempts[-2][0], attempts[-2][2]
+    if room == room_before or last.tokens == before.tokens:
+        return proportional
+    slope = (last.tokens - before.tokens) / (room - room_before)
+    if slope <= 0:
+        return proportional
+    secant = int(room + (target - last.tokens) / slope)
+    return min(max(secant, room // 4), room * 4)
 
 
 def _best(attempts: list[tuple[CondensedTrace, _Plan]]) -> tuple[CondensedTrace, _Plan]:
@@ -223,8 +272,8 @@ def _prepare(trace: Trace, findings: Sequence[Finding], keep: tuple[str, ...]) -
     for found in findings:
         run_id = found.run_id if found.run_id in trace else trace.root.id
         by_run.setdefault(run_id, []).append(found)
-    must = dict.fromkeys([trace.root.id, *by_run, *keep, *_system_prompt_runs(trace)])
-    must.update(dict.fromkeys(_final_llm_run(trace)))
+    final = _final_llm_run(trace)
+    must = dict.fromkeys([trace.root.id, *by_run, *keep, *_system_prompt_runs(trace), *final])
     position = {run.id: index for index, run in enumerate(trace.runs)}
     order = _fill_order(trace, [position[run_id] for run_id in must])
     return _Prepared(
@@ -232,6 +281,8 @@ def _prepare(trace: Trace, findings: Sequence[Finding], keep: tuple[str, ...]) -
         position=position,
         findings=by_run,
         must=tuple(must),
+        primary=frozenset([*by_run, *keep]),
+        final=final[0] if final else None,
         order=tuple(run_id for run_id in order if run_id not in must),
     )
 
@@ -381,33 +432,75 @@ def _merge(spans: Iterable[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
 
 
 def _select(prepared: _Prepared, room: int) -> _Plan:
-    plan = _Plan(caps=dict.fromkeys(prepared.must))
+    plan = _Plan(caps=dict.fromkeys(prepared.must, ()))
     plan.headers.update(_new_ancestors(prepared, plan, prepared.must))
-    unique = _unique_pieces(prepared, prepared.must)
-    labels = sum(len(prepared.of(run_id)) for run_id in prepared.must)
-    overhead = (_HEADER_COST + _GAP_COST) * len(prepared.must) + _LABEL_COST * labels
-    fixed = overhead + _HEADER_COST * len(plan.headers) + sum(piece.fixed for piece in unique)
-    cap = _water_level([len(piece.text) - piece.fixed for piece in unique], room - fixed)
-    plan.minimal = cap == 0
-    plan.caps = dict.fromkeys(prepared.must, cap)
-    plan.paid.update(key for piece in unique if (key := piece.key) is not None)
-    plan.chars = fixed + sum(_kept(piece, cap) - piece.fixed for piece in unique)
-    if cap is None:
+    unique = _unique_pieces(prepared)
+    fixed = sum(p.fixed for _, p in unique) + _must_overhead(prepared, plan, len(unique))
+    flexible: list[list[int]] = [[] for _ in _TIER_FLOORS]
+    for tier, piece in unique:
+        flexible[tier].append(len(piece.text) - piece.fixed)
+    caps = _tier_caps(flexible, room - fixed)
+    plan.minimal = all(cap == 0 for cap in caps)
+    plan.caps = {
+        run_id: tuple(caps[prepared.tier(run_id, piece)] for piece in prepared.of(run_id))
+        for run_id in prepared.must
+    }
+    plan.paid.update(key for _, piece in unique if (key := piece.key) is not None)
+    plan.chars = fixed + sum(_kept(piece, caps[tier]) - piece.fixed for tier, piece in unique)
+    if all(cap is None for cap in caps):
         _fill(prepared, plan, room)
     return plan
 
 
-def _unique_pieces(prepared: _Prepared, run_ids: Iterable[str]) -> list[_Piece]:
-    seen: set[str] = set()
-    unique: list[_Piece] = []
-    for run_id in run_ids:
+def _must_overhead(prepared: _Prepared, plan: _Plan, unique: int) -> int:
+    """Headers, labels and references of the must-keep runs, and the headers of their ancestors."""
+    headers = sum(prepared.header_cost(run_id) for run_id in (*prepared.must, *plan.headers))
+    labels = [
+        (prepared.label_cost(run_id, piece), prepared.reference_cost(run_id, piece))
+        for run_id in prepared.must
+        for piece in prepared.of(run_id)
+    ]
+    references = sorted(reference for _, reference in labels)[: max(len(labels) - unique, 0)]
+    return (
+        headers
+        + _GAP_COST * len(prepared.must)
+        + sum(label for label, _ in labels)
+        + sum(references)
+    )
+
+
+def _unique_pieces(prepared: _Prepared) -> list[tuple[int, _Piece]]:
+    """Must-keep pieces, a repeated text once, at the most important tier it occurs in."""
+    by_key: dict[str, tuple[int, _Piece]] = {}
+    unique: list[tuple[int, _Piece]] = []
+    for run_id in prepared.must:
         for piece in prepared.of(run_id):
-            key = piece.key
-            if key is None or key not in seen:
-                unique.append(piece)
-            if key is not None:
-                seen.add(key)
-    return unique
+            tier, key = prepared.tier(run_id, piece), piece.key
+            if key is None:
+                unique.append((tier, piece))
+            elif key not in by_key or tier < by_key[key][0]:
+                by_key[key] = (tier, piece)
+    return unique + list(by_key.values())
+
+
+def _tier_caps(flexible: list[list[int]], room: int) -> list[int | None]:
+    """Per-tier caps: the least important tier is cut first, each down to its floor."""
+    caps: list[int | None] = [None] * len(flexible)
+    for tier in reversed(range(len(flexible))):
+        caps[tier] = None
+        others = sum(_capped(flexible[t], caps[t]) for t in range(len(flexible)) if t != tier)
+        floor = _TIER_FLOORS[tier]
+        if room - others >= _capped(flexible[tier], floor):
+            caps[tier] = _water_level(flexible[tier], room - others)
+            return caps
+        caps[tier] = floor
+    level = _water_level([size for sizes in flexible[:-1] for size in sizes], room) or 0
+    below: list[int | None] = [min(level, floor or level) for floor in _TIER_FLOORS[:-1]]
+    return [*below, 0]
+
+
+def _capped(sizes: list[int], cap: int | None) -> int:
+    return sum(sizes) if cap is None else sum(min(size, cap) for size in sizes)
 
 
 def _water_level(flexible: list[int], room: int) -> int | None:
@@ -425,8 +518,11 @@ def _water_level(flexible: list[int], room: int) -> int | None:
 
 
 def _kept(piece: _Piece, cap: int | None) -> int:
+    """Characters the piece takes with this cap, its elision markers included."""
     size = len(piece.text)
-    return size if cap is None else min(size, piece.fixed + cap)
+    if cap is None or size < piece.fixed + cap + _MIN_GAP:
+        return size
+    return min(size, piece.fixed + cap + _MARKER_COST * (len(piece.spans) + 1))
 
 
 def _new_ancestors(prepared: _Prepared, plan: _Plan, run_ids: Iterable[str]) -> list[str]:
@@ -444,9 +540,10 @@ def _fill(prepared: _Prepared, plan: _Plan, room: int) -> None:
     misses = 0
     for run_id in prepared.order:
         left = room - plan.chars
-        if left < _HEADER_COST or misses > _MAX_MISSES:
+        if left < _MIN_RUN_COST or misses > _MAX_MISSES:
             return
-        ancestors = _HEADER_COST * len(_new_ancestors(prepared, plan, [run_id]))
+        new = _new_ancestors(prepared, plan, [run_id])
+        ancestors = sum(prepared.header_cost(ancestor) for ancestor in new)
         whole = _fill_cost(prepared, plan, run_id, None) + ancestors
         chosen: tuple[int | None, int] = (None, whole)
         if whole > left // _WHOLE_SHARE:
@@ -460,16 +557,17 @@ def _fill(prepared: _Prepared, plan: _Plan, room: int) -> None:
 def _add(prepared: _Prepared, plan: _Plan, run_id: str, chosen: tuple[int | None, int]) -> None:
     plan.headers.update(_new_ancestors(prepared, plan, [run_id]))
     plan.headers.discard(run_id)
-    plan.caps[run_id] = chosen[0]
+    plan.caps[run_id] = (chosen[0],) * len(prepared.of(run_id))
     plan.paid.update(key for piece in prepared.of(run_id) if (key := piece.key) is not None)
     plan.chars += chosen[1]
 
 
 def _fill_cost(prepared: _Prepared, plan: _Plan, run_id: str, cap: int | None) -> int:
-    cost = _GAP_COST + (0 if run_id in plan.headers else _HEADER_COST)
+    cost = _GAP_COST + (0 if run_id in plan.headers else prepared.header_cost(run_id))
     for piece in prepared.of(run_id):
         paid = piece.key is not None and piece.key in plan.paid
-        cost += _LABEL_COST + (_REF_COST if paid else _kept(piece, cap))
+        cost += prepared.label_cost(run_id, piece)
+        cost += prepared.reference_cost(run_id, piece) if paid else _kept(piece, cap)
     return cost
 
 
@@ -529,8 +627,7 @@ def _preamble(trace: Trace) -> str:
 def _shared_texts(prepared: _Prepared, plan: _Plan) -> dict[str, _Shared]:
     shared: dict[str, _Shared] = {}
     for run_id in sorted(plan.caps, key=prepared.position.__getitem__):
-        cap = plan.caps[run_id]
-        for piece in prepared.of(run_id):
+        for piece, cap in zip(prepared.of(run_id), plan.caps[run_id], strict=True):
             key = piece.key
             if key is None:
                 continue
@@ -544,10 +641,6 @@ def _shared_texts(prepared: _Prepared, plan: _Plan) -> dict[str, _Shared]:
     return shared
 
 
-def _indent(prepared: _Prepared, run_id: str) -> str:
-    return "  " * min(prepared.trace.depth(run_id), _MAX_INDENT)
-
-
 def _flush_gap(prepared: _Prepared, gap: list[Run], out: _Output) -> None:
     if not gap:
         return
@@ -555,12 +648,12 @@ def _flush_gap(prepared: _Prepared, gap: list[Run], out: _Output) -> None:
     summary = ", ".join(f"{kind}×{count}" for kind, count in kinds.most_common())
     noun = "run" if len(gap) == 1 else "runs"
     marker = f"[… {len(gap):,} {noun} elided: {summary} …]"
-    out.lines.append(_indent(prepared, gap[0].id) + marker)
+    out.lines.append("  " * min(prepared.trace.depth(gap[0].id), _MAX_INDENT) + marker)
     out.elisions.append(Elision(marker=marker, run_ids=tuple(run.id for run in gap)))
 
 
 def _header(prepared: _Prepared, run: Run) -> str:
-    parts = [f"{_indent(prepared, run.id)}▸ {run.kind} {run.name or '(unnamed)'} [run {run.id}]"]
+    parts = [f"▸ {run.kind} {run.name or '(unnamed)'} [run {run.id}]"]
     if run.model:
         parts.append(f"model={run.model}")
     if run.finish_reason:
@@ -577,7 +670,8 @@ def _render_run(
     prepared: _Prepared, plan: _Plan, run: Run, shared: dict[str, _Shared], out: _Output
 ) -> None:
     out.kept.append(run.id)
-    header = _header(prepared, run)
+    indent = "  " * min(prepared.trace.depth(run.id), _MAX_INDENT)
+    header = indent + _header(prepared, run)
     pieces = prepared.of(run.id)
     if run.id not in plan.caps:
         size = sum(len(piece.text) for piece in pieces)
@@ -591,24 +685,25 @@ def _render_run(
         return
     out.lines.append(header)
     whole = [
-        _render_piece(prepared, run, piece, plan.caps[run.id], shared, out) for piece in pieces
+        _render_piece(run.id, indent, piece, cap, shared, out)
+        for piece, cap in zip(pieces, plan.caps[run.id], strict=True)
     ]
     if all(whole):
         out.verbatim.append(run.id)
 
 
 def _render_piece(
-    prepared: _Prepared,
-    run: Run,
+    run_id: str,
+    indent: str,
     piece: _Piece,
     cap: int | None,
     shared: dict[str, _Shared],
     out: _Output,
 ) -> bool:
     """Append the piece (or a reference to its first showing); True when nothing of it is cut."""
-    label = f"{_indent(prepared, run.id)}  [run {run.id}] {piece.label}:"
+    label = f"{indent}  [run {run_id}] {piece.label}:"
     first = shared.get(piece.key) if piece.key is not None else None
-    if first is not None and (first.run_id, first.label) != (run.id, piece.label):
+    if first is not None and (first.run_id, first.label) != (run_id, piece.label):
         out.lines.append(f"{label} [{piece.noun} as in run {first.run_id}]")
         return not first.cut
     if first is not None:
@@ -617,7 +712,7 @@ def _render_piece(
         spans = piece.spans
     text, gaps = _cut(piece.text, cap, spans)
     for marker, chars in gaps:
-        out.elisions.append(Elision(marker=marker, run_id=run.id, field=piece.label, chars=chars))
+        out.elisions.append(Elision(marker=marker, run_id=run_id, field=piece.label, chars=chars))
     if first is not None:
         first.cut = bool(gaps)
     out.lines.append(label)

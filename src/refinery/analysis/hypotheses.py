@@ -16,6 +16,7 @@ from ..knowledge.patterns import Pattern, patterns_for
 from .analyser import ContextFile, FileRole
 from .edit_targets import config_edit, prompt_end_edit
 from .eval_targets import eval_case_edit
+from .rule_text import lower_first
 from .schema import Edit, FailureType, Hypothesis, Level
 from .structured import prompt_text
 
@@ -47,13 +48,15 @@ class Plan:
     files: tuple[ContextFile, ...]
     focus_prompt: str | None = None
     """The prompt file holding the rule the model ignored, edited first."""
+    traits: frozenset[str] = frozenset()
+    """What the trace shows (``tools``, ``tool_failure``), for patterns that require it."""
 
 
 def build_hypotheses(plan: Plan) -> tuple[Hypothesis, ...]:
     """3-5 hypotheses with distinct strategies, ranked by fit, placeability and risk."""
     chosen: dict[str, tuple[int, Hypothesis]] = {}
     for pattern in patterns_for(plan.failure_type, plan.family):
-        if pattern.strategy not in chosen:
+        if pattern.strategy not in chosen and set(pattern.requires) <= plan.traits:
             fit = pattern.fit(plan.failure_type, plan.family) - _RISK_COST[pattern.risk]
             chosen[pattern.strategy] = (fit, _hypothesis(plan, pattern))
     ranked = sorted(chosen.values(), key=lambda item: (not item[1].valid, -item[0]))[:_MAX]
@@ -122,8 +125,8 @@ def _config_edits(plan: Plan, pattern: Pattern) -> tuple[tuple[Edit, ...], tuple
     for file in configs:
         change = config_edit(file.path, file.content, pattern.config)
         if change is not None:
-            effect = (
-                f"{change.key} goes from {change.old} to {change.new}: {pattern.expected_effect}"
+            effect = f"{change.key} goes from {change.old} to {change.new}: " + lower_first(
+                pattern.expected_effect
             )
             return (change.edit,), (), effect
     keys = ", ".join(pattern.config.keys[:4])

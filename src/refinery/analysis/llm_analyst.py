@@ -1,9 +1,16 @@
-"""The LLM analyser: the same input and output as the offline analyser, with a model doing the reasoning.
+"""The LLM analyser: the offline analyser's input and output, with a model doing the reasoning.
 
-Two structured calls per analysis: one holistic diagnosis (trace analysis, gap, diagnosis and executive
-summary together) and one hypothesis call. Everything sent is redacted first; placeholders are restored in
-what comes back. Evidence quotes are checked verbatim against the trace (unverified ones are flagged and
-lower the confidence); edits are checked against the files, with one retry showing the nearest real lines.
+Two structured calls per analysis: one holistic diagnosis (trace analysis, gap, diagnosis and
+executive summary together) and one hypothesis call. Everything sent is redacted first (unless
+``--no-redact``); placeholders are restored in what comes back, value by value after the JSON is
+parsed, so an edit never carries a placeholder into the user's files. The model answers in its own
+response shapes (``DiagnosisAnswer``, ``HypothesisSet``), which leave out what Refinery decides
+itself (whether a quote is verified, whether an edit applies); they are converted to ``Diagnosis``
+and ``Hypothesis``. An answer that is not valid JSON for its schema gets one repair round trip.
+Evidence quotes are checked verbatim against the trace (unverified ones are flagged and lower the
+confidence); edits are checked against the files, with one retry showing the model the nearest real
+lines. With ``settings.verbose`` every prompt and raw answer is appended to ``.refinery/logs/`` as
+the calls happen.
 """
 
 from __future__ import annotations
@@ -15,39 +22,124 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..config import Settings
-from ..errors import ProviderError
-from ..llm.prompts import load_prompt
+from ..errors import ProviderError, RefineryError
+from ..llm.prompts import PROMPT_NAMES, Prompt, load_prompt
 from ..llm.provider import Completion, Provider, Request, make_provider
 from ..llm.redact import Redactor
 from .analyser import AnalyserInput, AnalyserOutput, ContextFile, Usage
 from .findings import Finding
-from .schema import Diagnosis, Edit, Evidence, Hypothesis, Level
+from .schema import Diagnosis, Edit, Evidence, FailureType, Hypothesis, Level
 
 _Model = TypeVar("_Model", bound=BaseModel)
 _LOWER = {Level.HIGH: Level.MEDIUM, Level.MEDIUM: Level.LOW, Level.LOW: Level.LOW}
+_ANSWER = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+NO_REDACT_WARNING = (
+    "redaction is off (--no-redact): the trace and files were sent to {provider} as they are, "
+    "keys and personal data included"
+)
+
+
+class QuoteAnswer(BaseModel):
+    """A verbatim quote from one run."""
+
+    model_config = _ANSWER
+
+    run_id: str
+    """The id of the run quoted, as shown in brackets in the trace."""
+    quote: str
+    """Text copied exactly from that run (a short excerpt, not a paraphrase)."""
+
+
+class DiagnosisAnswer(BaseModel):
+    """The diagnosis call's answer: a Diagnosis before its quotes are verified."""
+
+    model_config = _ANSWER
+
+    failure_type: FailureType
+    """The failure taxonomy category."""
+    root_cause: str
+    """The cause in one or two sentences."""
+    confidence: Level
+    """How sure you are."""
+    confidence_reason: str
+    """Why that confidence, in one line."""
+    trace_summary: str
+    """What happened, step by step, briefly."""
+    gap: str
+    """The expected behaviour versus what actually happened."""
+    executive_summary: str
+    """Plain language for a non-engineer, two or three sentences."""
+    affected_component: str
+    """Which prompt, tool or config is at fault, and whether the fault is within its control."""
+    evidence: tuple[QuoteAnswer, ...] = ()
+    """Verbatim quotes from the trace supporting the diagnosis."""
+
+    def to_diagnosis(self) -> Diagnosis:
+        """The Diagnosis, every quote still unverified."""
+        return Diagnosis.model_validate(self.model_dump())
+
+
+class HypothesisAnswer(BaseModel):
+    """One proposed fix, before Refinery checks its edits."""
+
+    model_config = _ANSWER
+
+    rank: int
+    """1 is the most promising."""
+    title: str
+    """Short name of the fix."""
+    strategy: str
+    """The kind of fix (add_rule, reposition_rule, add_example, add_eval, change_config...)."""
+    rationale: str
+    """Why it should work, tied to the evidence."""
+    failure_type: FailureType
+    """The failure type it addresses."""
+    risk: Level
+    """How likely it is to break something else."""
+    risk_reasons: tuple[str, ...] = ()
+    """Why that risk."""
+    expected_effect: str
+    """What should change in the agent's behaviour."""
+    edits: tuple[Edit, ...] = ()
+    """Exact edits: search text copied from the file's current content, occurring once."""
+    patterns: tuple[str, ...] = ()
+    """Ids of the best-practice patterns it applies."""
+
+    def to_hypothesis(self) -> Hypothesis:
+        """The Hypothesis; its validity is decided by checking the edits, not by the model."""
+        return Hypothesis.model_validate(self.model_dump())
 
 
 class HypothesisSet(BaseModel):
     """The hypothesis call's answer."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = _ANSWER
 
-    hypotheses: tuple[Hypothesis, ...] = Field(min_length=1, max_length=5)
-    """3 to 5 ranked hypotheses, best first."""
+    hypotheses: tuple[HypothesisAnswer, ...] = Field(min_length=1, max_length=5)
+    """3 to 5 ranked hypotheses, best first, each a genuinely different strategy."""
 
 
 class LLMAnalyser:
     """Diagnoses with an LLM provider behind Refinery's versioned prompts."""
 
-    def __init__(self, provider: Provider, settings: Settings, *, redact: bool = True) -> None:
+    def __init__(
+        self, provider: Provider, settings: Settings, *, redact: bool | None = None
+    ) -> None:
+        from ..llm.logs import log_path
+
         self.provider = provider
         self.name = provider.name
         self.model: str | None = provider.model
         self.settings = settings
-        self.redact = redact
-        self.prompt_version = load_prompt(settings, "HOLISTIC_ANALYSIS_TEMPLATE").version
+        self.redact = settings.redact if redact is None else redact
+        self.prompts = {name: load_prompt(settings, name) for name in PROMPT_NAMES}
+        self.prompt_version = _version_label(self.prompts)
         self.usage = Usage()
         self.transcript: list[dict[str, Any]] = []
+        self.warnings: list[str] = (
+            [] if self.redact else [NO_REDACT_WARNING.format(provider=provider.name)]
+        )
+        self.log_path = log_path(settings, provider.name) if settings.verbose else None
 
     def analyse(self, data: AnalyserInput) -> AnalyserOutput:
         """Diagnose with one call, propose fixes with another, verify both against the inputs."""
@@ -58,8 +150,7 @@ class LLMAnalyser:
         return AnalyserOutput(diagnosis=diagnosis, hypotheses=hypotheses, usage=self.usage)
 
     def _material(self, data: AnalyserInput, redactor: Redactor | None) -> str:
-        template = load_prompt(self.settings, "HOLISTIC_ANALYSIS_TEMPLATE").text
-        text = template.format_map(
+        text = self.prompts["HOLISTIC_ANALYSIS_TEMPLATE"].text.format_map(
             {
                 "expected": data.expected,
                 "token_health": _token_health(data),
@@ -71,61 +162,45 @@ class LLMAnalyser:
         )
         return redactor.redact(text) if redactor else text
 
-    def _system(self, second: str) -> str:
-        first = load_prompt(self.settings, "FAILURE_ANALYST_SYSTEM_PROMPT").text
-        return f"{first}\n\n{load_prompt(self.settings, second).text}"
+    def _request(self, role: str, prompt: str, answer: type[BaseModel], name: str) -> Request:
+        """A structured request under the analyst's system prompt followed by ``role``'s."""
+        system = (
+            f"{self.prompts['FAILURE_ANALYST_SYSTEM_PROMPT'].text}\n\n{self.prompts[role].text}"
+        )
+        return Request(
+            system=system, prompt=prompt, schema_name=name, schema=answer.model_json_schema()
+        )
 
     def _diagnose(self, data: AnalyserInput, material: str, redactor: Redactor | None) -> Diagnosis:
-        request = Request(
-            system=self._system("DIAGNOSIS_SYSTEM_PROMPT"),
-            prompt=material,
-            schema_name="diagnosis",
-            schema=Diagnosis.model_json_schema(),
-        )
-        diagnosis = self._structured(request, Diagnosis, redactor)
-        return verify_diagnosis(data, diagnosis)
+        request = self._request("DIAGNOSIS_SYSTEM_PROMPT", material, DiagnosisAnswer, "diagnosis")
+        answer = self._structured(request, DiagnosisAnswer, redactor)
+        return verify_diagnosis(data, answer.to_diagnosis())
 
     def _hypothesise(
-        self,
-        data: AnalyserInput,
-        material: str,
-        diagnosis: Diagnosis,
-        redactor: Redactor | None,
+        self, data: AnalyserInput, material: str, diagnosis: Diagnosis, redactor: Redactor | None
     ) -> tuple[Hypothesis, ...]:
-        shown = diagnosis.model_dump_json(indent=1)
-        prompt = f"{material}\n\n## Diagnosis\n{redactor.redact(shown) if redactor else shown}"
-        request = Request(
-            system=self._system("HYPOTHESIS_GENERATOR_SYSTEM_PROMPT"),
-            prompt=prompt,
-            schema_name="hypotheses",
-            schema=HypothesisSet.model_json_schema(),
+        shown = _redacted([diagnosis.model_dump_json(indent=1)], redactor)
+        prompt = f"{material}\n\n## Diagnosis\n{shown}"
+        request = self._request(
+            "HYPOTHESIS_GENERATOR_SYSTEM_PROMPT", prompt, HypothesisSet, "hypotheses"
         )
-        found = self._structured(request, HypothesisSet, redactor).hypotheses
-        problems = _edit_problems(found, data.files)
-        if not problems:
-            return found
-        retry = Request(
-            system=request.system,
-            prompt=f"{prompt}\n\n## Your edits did not apply\n{_redacted(problems, redactor)}\n"
-            "Return all hypotheses again, with every search text copied exactly from the files.",
-            schema_name=request.schema_name,
-            schema=request.schema,
-        )
-        return self._structured(retry, HypothesisSet, redactor).hypotheses
+        found = self._structured(request, HypothesisSet, redactor)
+        problems = _edit_problems(found.hypotheses, data.files)
+        if problems:
+            retry = _edit_retry(request, found, problems, redactor)
+            found = self._structured(retry, HypothesisSet, redactor)
+        return tuple(answer.to_hypothesis() for answer in found.hypotheses)
 
     def _structured(
         self, request: Request, model: type[_Model], redactor: Redactor | None
     ) -> _Model:
-        completion = self._call(request)
         try:
-            return _parse(completion.text, model, redactor)
+            return _parse(self._call(request).text, model, redactor)
         except (ValidationError, ValueError) as first_error:
-            repair = Request(
-                system=request.system,
-                prompt=f"{request.prompt}\n\n## Your previous answer was invalid\n"
+            repair = _with_prompt(
+                request,
+                f"{request.prompt}\n\n## Your previous answer was invalid\n"
                 f"{_short(str(first_error))}\nReturn only JSON matching the schema.",
-                schema_name=request.schema_name,
-                schema=request.schema,
             )
             try:
                 return _parse(self._call(repair).text, model, redactor)
@@ -136,10 +211,25 @@ class LLMAnalyser:
                 ) from exc
 
     def _call(self, request: Request) -> Completion:
+        try:
+            completion = self.provider.complete(request)
+        except RefineryError as exc:
+            self._record(request, {"error": str(exc)})
+            raise
+        self._count(completion)
+        self._record(
+            request,
+            {"response": completion.text, "model": completion.model,
+             "input_tokens": completion.input_tokens, "output_tokens": completion.output_tokens},
+        )  # fmt: skip
+        return completion
+
+    def _count(self, completion: Completion) -> None:
         from ..llm.catalog import cost_usd
 
-        completion = self.provider.complete(request)
         cost = cost_usd(completion.model, completion.input_tokens, completion.output_tokens)
+        if cost is not None:
+            cost *= getattr(self.provider, "price_factor", 1.0)
         previous = self.usage.cost_usd if self.usage.llm_calls else 0.0
         self.usage = Usage(
             llm_calls=self.usage.llm_calls + 1,
@@ -147,20 +237,24 @@ class LLMAnalyser:
             output_tokens=self.usage.output_tokens + completion.output_tokens,
             cost_usd=None if cost is None or previous is None else round(previous + cost, 6),
         )
-        self.transcript.append(
-            {"schema": request.schema_name, "system": request.system, "prompt": request.prompt,
-             "response": completion.text, "model": completion.model}
-        )  # fmt: skip
-        return completion
+
+    def _record(self, request: Request, outcome: dict[str, Any]) -> None:
+        from ..llm.logs import append_log
+
+        entry = {"provider": self.name, "schema": request.schema_name, "system": request.system,
+                 "prompt": request.prompt, **outcome}  # fmt: skip
+        self.transcript.append(entry)
+        if self.log_path is not None:
+            append_log(self.log_path, entry)
 
 
 def llm_analyser(settings: Settings) -> LLMAnalyser:
     """The LLM analyser for the provider settings choose."""
-    return LLMAnalyser(make_provider(settings), settings, redact=settings.redact)
+    return LLMAnalyser(make_provider(settings), settings)
 
 
 def verify_diagnosis(data: AnalyserInput, diagnosis: Diagnosis) -> Diagnosis:
-    """Check each evidence quote verbatim against the trace; unverified quotes lower the confidence."""
+    """Check each quote verbatim against the trace; unverified quotes lower the confidence."""
     from .evidence import verify_evidence
 
     checked = tuple(verify_evidence(data.trace, item) for item in diagnosis.evidence)
@@ -175,27 +269,74 @@ def verify_diagnosis(data: AnalyserInput, diagnosis: Diagnosis) -> Diagnosis:
     return diagnosis.model_copy(update=update)
 
 
+def _version_label(prompts: dict[str, Prompt]) -> str:
+    """``V2`` when every prompt has one version, else each name with its own."""
+    versions = {prompt.version for prompt in prompts.values()}
+    if len(versions) == 1:
+        return versions.pop()
+    return ", ".join(f"{name}={prompt.version}" for name, prompt in prompts.items())
+
+
 def _parse(text: str, model: type[_Model], redactor: Redactor | None) -> _Model:
-    raw = redactor.restore(text) if redactor else text
-    start, end = raw.find("{"), raw.rfind("}")
+    start, end = text.find("{"), text.rfind("}")
     if start < 0 or end < start:
         raise ValueError("the answer holds no JSON object")
-    return model.model_validate(json.loads(raw[start : end + 1]))
+    value = json.loads(text[start : end + 1])
+    return model.model_validate(_restore(value, redactor) if redactor else value)
 
 
-def _edit_problems(hypotheses: Sequence[Hypothesis], files: Sequence[ContextFile]) -> list[str]:
+def _restore(value: Any, redactor: Redactor) -> Any:
+    """Originals back in every string of a parsed answer (after parsing, so JSON stays valid)."""
+    if isinstance(value, str):
+        return redactor.restore(value)
+    if isinstance(value, dict):
+        return {key: _restore(item, redactor) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_restore(item, redactor) for item in value]
+    return value
+
+
+def _with_prompt(request: Request, prompt: str) -> Request:
+    return Request(
+        system=request.system,
+        prompt=prompt,
+        schema_name=request.schema_name,
+        schema=request.schema,
+        max_output_tokens=request.max_output_tokens,
+        temperature=request.temperature,
+    )
+
+
+def _edit_retry(
+    request: Request, found: HypothesisSet, problems: list[str], redactor: Redactor | None
+) -> Request:
+    """The hypothesis request again, with the previous answer and why its edits did not apply."""
+    previous = _redacted([found.model_dump_json(indent=1)], redactor)
+    return _with_prompt(
+        request,
+        f"{request.prompt}\n\n## Your previous answer\n{previous}\n\n"
+        f"## These edits did not apply\n{_redacted(problems, redactor)}\n\n"
+        "Return all hypotheses again. Copy every search text exactly from the file's current "
+        "content (use the nearest real lines shown above), long enough to occur exactly once.",
+    )
+
+
+def _edit_problems(
+    hypotheses: Sequence[HypothesisAnswer], files: Sequence[ContextFile]
+) -> list[str]:
     from ..fixes.edits import check_edit
 
     contents = {f.path: f.content for f in files}
+    known = ", ".join(contents) or "none"
     problems: list[str] = []
     for hypothesis in hypotheses:
         for edit in hypothesis.edits:
             found = (
                 check_edit(edit, contents[edit.file])
                 if edit.file in contents
-                else [f"{edit.file} is not one of the project's files"]
+                else [f"{edit.file} is not one of the project's files (those are: {known})"]
             )
-            problems.extend(f"hypothesis {hypothesis.rank}: {p}" for p in found)
+            problems.extend(f"- hypothesis {hypothesis.rank}: {p}" for p in found)
     return problems
 
 
@@ -221,22 +362,23 @@ def _findings_text(findings: Sequence[Finding]) -> str:
     if not findings:
         return "(none)"
     return "\n".join(
-        f"- [{f.severity.value}] {f.kind} in run {f.run_id}: {f.message}\n  evidence: {f.evidence!r}"
+        f"- [{f.severity.value}] {f.kind} in run {f.run_id}: {f.message}\n"
+        f"  evidence: {f.evidence!r}"
         for f in findings
     )
 
 
 def _files_text(files: Sequence[ContextFile]) -> str:
     if not files:
-        return "(no project files: propose edits only if a file is shown)"
+        return "(no project files: propose edits only to files shown here)"
     return "\n\n".join(f"### {f.path} ({f.role.value})\n```\n{f.content}\n```" for f in files)
 
 
 def _token_health(data: AnalyserInput) -> str:
     from .tokens import analyse_tokens
 
-    report = analyse_tokens(data.trace)
-    return f"{report.health.label}: {report.health.reason}"
+    health = analyse_tokens(data.trace).health
+    return f"{health.label.value}: {health.reason}"
 
 
 def _patterns_text(data: AnalyserInput) -> str:
@@ -245,8 +387,17 @@ def _patterns_text(data: AnalyserInput) -> str:
 
     models = [run.model for run in data.trace.runs if run.model]
     family = model_family(models[-1] if models else None)
-    chosen = [p for p in load_patterns() if family in p.families or "all" in p.families]
-    return "\n".join(f"- {p.title}: {p.rationale}" for p in chosen[:12]) or "(none)"
+    chosen = [p for p in load_patterns() if not p.families or family in p.families]
+    lines = [f"- {p.id} ({p.strategy}): {p.title}. {p.rationale}" for p in chosen]
+    return "\n".join(lines) or "(none)"
 
 
-__all__ = ["Edit", "Evidence", "HypothesisSet", "LLMAnalyser", "llm_analyser", "verify_diagnosis"]
+__all__ = [
+    "DiagnosisAnswer",
+    "Evidence",
+    "HypothesisAnswer",
+    "HypothesisSet",
+    "LLMAnalyser",
+    "llm_analyser",
+    "verify_diagnosis",
+]

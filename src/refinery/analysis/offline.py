@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ..knowledge.models import model_family
 from ..knowledge.patterns import failure_text
+from ..traces.model import RunKind
 from .analyser import AnalyserInput, AnalyserOutput, ContextFile, FileRole
 from .evidence import verify_evidence
 from .facts import TraceFacts, read_facts, short, summarise
@@ -55,7 +56,8 @@ def _plan(
 ) -> Plan:
     focus = verdict.existing_rule[0] if verdict.existing_rule else None
     quote = next((e for e in evidence if e.verified), None)
-    note = f'Evidence: run {quote.run_id}: "{short(quote.quote, 100)}".' if quote else ""
+    excerpt = short(quote.quote.split("Traceback")[0], 100) if quote else ""
+    note = f'Evidence: run {quote.run_id}: "{excerpt}".' if quote else ""
     return Plan(
         failure_type=verdict.failure_type,
         family=model_family(facts.model),
@@ -65,7 +67,15 @@ def _plan(
         evidence_note=note,
         files=data.files,
         focus_prompt=focus if any(f.path == focus for f in data.files) else None,
+        traits=_traits(data, verdict),
     )
+
+
+def _traits(data: AnalyserInput, verdict: Verdict) -> frozenset[str]:
+    tools = data.trace.of_kind(RunKind.TOOL, RunKind.RETRIEVER)
+    called = bool(tools) or any(m.tool_calls for r in data.trace for m in r.output_messages)
+    failed = verdict.tool is not None or verdict.fabricated or any(r.failed for r in tools)
+    return frozenset({"tools"} if called else set()) | ({"tool_failure"} if failed else set())
 
 
 def _slots(expected: str, facts: TraceFacts, verdict: Verdict) -> dict[str, str]:
@@ -85,6 +95,8 @@ def _slots(expected: str, facts: TraceFacts, verdict: Verdict) -> dict[str, str]
 def _condition(req: str, facts: TraceFacts, verdict: Verdict) -> str:
     if req.split(" ", 1)[0].lower() in ("if", "when", "whenever", "unless", "before", "after"):
         return ""
+    if {f.kind for f in verdict.findings} & {"unknown_tool", "bad_tool_arguments"}:
+        return "When you call tools, "
     if verdict.fabricated or verdict.failure_type in _CONDITIONS:
         return _CONDITIONS.get(verdict.failure_type, _CONDITIONS[FailureType.TOOL_ERROR])
     user = short(facts.user_input, 80).replace('"', "'")
@@ -140,16 +152,15 @@ def _names(files: tuple[ContextFile, ...], verdict: Verdict) -> dict[str, str]:
     return {
         "prompt": first(FileRole.PROMPT, "the system prompt"),
         "config": first(FileRole.CONFIG, "the agent's configuration"),
-        "tool": verdict.tool or "the failing service",
+        "tool": verdict.tool or "the model provider",
         "detail": verdict.detail,
     }
 
 
 def _root_cause(case: Case, verdict: Verdict, names: dict[str, str]) -> str:
     expected_lower = lower_first(requirement(case.expected) or case.expected)
-    cause = failure_text(verdict.failure_type).cause.format_map(
-        {**names, "expected_lower": expected_lower}
-    )
+    slots = {**names, "expected_lower": expected_lower, "requirement": requirement(case.expected)}
+    cause = failure_text(verdict.failure_type).cause.format_map(slots)
     if verdict.fabricated:
         final = short(case.facts.final_text, 100)
         cause += f' The model then answered "{final}" as if the tool had succeeded'

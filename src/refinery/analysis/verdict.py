@@ -138,7 +138,7 @@ def _infrastructure(case: Case) -> Verdict | None:
         findings=tuple(hits),
         confidence=Level.HIGH,
         detail=short(hits[0].evidence or hits[0].message, 160),
-        tool=_name(case.run(hits[0])),
+        tool=_tool_name(case, hits[0]),
     )
 
 
@@ -183,7 +183,7 @@ def _orchestration(case: Case) -> Verdict | None:
         findings=tuple(hits),
         confidence=Level.HIGH if loop else Level.MEDIUM,
         detail=f"the agent repeated itself: {short(hits[0].message, 140)}",
-        tool=_name(case.run(hits[0])) if loop else None,
+        tool=_tool_name(case, hits[0]) if loop else None,
     )
 
 
@@ -197,7 +197,7 @@ def _retrieval(case: Case) -> Verdict | None:
         findings=tuple(hits),
         confidence=Level.HIGH if case.kind_of(hits[0]) is RunKind.RETRIEVER else Level.MEDIUM,
         detail=short(hits[0].message, 160),
-        tool=_name(case.run(hits[0])),
+        tool=_tool_name(case, hits[0]),
     )
 
 
@@ -207,7 +207,7 @@ def _tool(case: Case) -> Verdict | None:
         return None
     fabricated = _fabricated(case, hits)
     rule_sentence = failure_rule(case.prompt_texts) if fabricated else None
-    common = {"findings": tuple(hits), "tool": _name(case.run(hits[0])), "fabricated": fabricated}
+    common = {"findings": tuple(hits), "tool": _tool_name(case, hits[0]), "fabricated": fabricated}
     if rule_sentence is not None:
         return Verdict(
             failure_type=FailureType.INSTRUCTION_NOT_FOLLOWED,
@@ -317,8 +317,16 @@ def _is_tool(run: Run | None) -> bool:
     return run is not None and run.kind in (RunKind.TOOL, RunKind.RETRIEVER)
 
 
-def _name(run: Run | None) -> str | None:
-    return (run.tool_name or run.name or None) if run else None
+def _tool_name(case: Case, finding: Finding) -> str | None:
+    """The tool a finding is about: the tool run's name, or a tool the model called in that run."""
+    run = case.run(finding)
+    if run is None or run.kind is RunKind.CHAIN:
+        return None
+    if _is_tool(run):
+        return run.tool_name or run.name or None
+    calls = [c.name for m in run.output_messages for c in m.tool_calls]
+    named = [name for name in calls if name in finding.evidence or name in finding.message]
+    return next(iter(named or calls), None)
 
 
 RULES: tuple[Rule, ...] = (

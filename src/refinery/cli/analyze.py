@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from .app import app, state
@@ -119,6 +121,7 @@ def analyze(
         remove_evals=_split(remove_eval),
         update=update,
         extract_from_trace=extract_from_trace,
+        cwd=Path.cwd(),
     )
     options = AnalyzeOptions(
         budget=budget, source=source, apply=_apply_rank(apply), allow_dirty=allow_dirty, context=context

@@ -53,6 +53,8 @@ class Pattern:
     rationale: str
     expected_effect: str
     config: ConfigKnob | None = None
+    requires: tuple[str, ...] = ()
+    """Traits the trace must show (``tools``, ``tool_failure``) for the pattern to apply."""
 
     def render(self, slots: dict[str, str]) -> str:
         """The template with its placeholders filled; unknown placeholders become empty."""
@@ -125,6 +127,7 @@ def _pattern(raw: dict[str, Any]) -> Pattern:
         rationale=str(raw["rationale"]).strip(),
         expected_effect=str(raw["expected_effect"]).strip(),
         config=_knob(knob) if knob else None,
+        requires=tuple(str(r) for r in raw.get("requires") or ()),
     )
 
 

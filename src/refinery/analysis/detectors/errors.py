@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from ...traces.model import Run, RunKind
 from ..findings import DetectorInput, Finding, Severity, detector
-from .excerpts import finding, head, search, window
+from .excerpts import finding, head, search, segments, window
 
 _I = re.IGNORECASE
 
@@ -30,12 +30,49 @@ class Signature:
     """The finding kind it makes."""
     severity: Severity
     """How much it matters when found in a tool's output."""
+    keywords: tuple[str, ...]
+    """Lowercase literals one of which every match contains: found fast, then checked around."""
     pattern: re.Pattern[str]
     """Where it is found; word-bounded so that ordinary prose does not match."""
 
+    def find(self, text: str) -> tuple[int, int] | None:
+        """The span of a match in the scanned parts of ``text``, or None."""
+        for offset, chunk in segments(text):
+            lowered = chunk.lower()
+            if len(lowered) != len(chunk):
+                span = search(self.pattern, chunk)
+            else:
+                span = self._near_keywords(chunk, lowered)
+            if span:
+                return offset + span[0], offset + span[1]
+        return None
 
-def _sig(label: str, kind: str, severity: Severity, pattern: str, flags: int = _I) -> Signature:
-    return Signature(label=label, kind=kind, severity=severity, pattern=re.compile(pattern, flags))
+    def _near_keywords(self, chunk: str, lowered: str) -> tuple[int, int] | None:
+        # The regex runs only in small windows around literal hits: a full scan of every tool
+        # result with a dozen case-insensitive alternations costs minutes on 100,000 runs.
+        for keyword in self.keywords:
+            start, hits = lowered.find(keyword), 0
+            while start >= 0 and hits < _MAX_HITS:
+                match = self.pattern.search(chunk, max(0, start - _BEFORE), start + _AFTER)
+                if match:
+                    return match.span()
+                start, hits = lowered.find(keyword, start + 1), hits + 1
+        return None
+
+
+_MAX_HITS, _BEFORE, _AFTER = 25, 160, 160
+
+
+def _sig(
+    label: str,
+    kind: str,
+    severity: Severity,
+    keywords: tuple[str, ...],
+    pattern: str,
+    flags: int = _I,
+) -> Signature:
+    compiled = re.compile(pattern, flags)
+    return Signature(label=label, kind=kind, severity=severity, keywords=keywords, pattern=compiled)
 
 
 _HTTP_PREFIX = r"\b(?:HTTP(?:/[\d.]+)?|status(?:[ _]?code)?|code|error)[^\w\n]{0,3}"
@@ -52,6 +89,7 @@ SIGNATURES: tuple[Signature, ...] = (
         "rate limit",
         INFRA,
         HIGH,
+        ("rate", "too many", "quota", "exhausted", "429"),
         r"\brate[ _-]?limit(?:ed|s|ing)?\b|\btoo many requests\b|\bquota (?:exceeded|exhausted)\b"
         r"|\bRateLimitError\b|\bresource[ _]exhausted\b|" + _HTTP_PREFIX + r"429\b",
     ),
@@ -59,6 +97,16 @@ SIGNATURES: tuple[Signature, ...] = (
         "provider or server error",
         INFRA,
         HIGH,
+        (
+            "50",
+            "51",
+            "52",
+            "servererror",
+            "unavailable",
+            "apiconnection",
+            "apistatus",
+            "overloaded",
+        ),
         _HTTP_PREFIX + r"5\d\d\b|\b5\d\d (?:Internal Server Error|Bad Gateway|Service Unavailable"
         r"|Gateway Time-?out|Server Error)\b|\b(?:InternalServerError|ServiceUnavailable(?:Error)?"
         r"|APIConnectionError|APIStatusError|overloaded_error)\b"
@@ -68,6 +116,7 @@ SIGNATURES: tuple[Signature, ...] = (
         "timeout",
         INFRA,
         HIGH,
+        ("timed out", "time-out", "timeout", "deadline"),
         r"\btimed out\b|\btime-?out error\b|\b(?:APITimeoutError|TimeoutError|ReadTimeout"
         r"|ConnectTimeout|TimeoutException)\b|\brequest timeout\b|\bdeadline[ _]exceeded\b",
     ),
@@ -75,6 +124,7 @@ SIGNATURES: tuple[Signature, ...] = (
         "connection failure",
         INFRA,
         HIGH,
+        ("connection", "connecterror", "econn", "name or service", "name resolution"),
         r"\bconnection (?:refused|reset|error|aborted)\b|\b(?:ConnectionError|ConnectError"
         r"|ECONNREFUSED|ECONNRESET)\b|\bname or service not known\b"
         r"|\btemporary failure in name resolution\b",
@@ -83,6 +133,7 @@ SIGNATURES: tuple[Signature, ...] = (
         "context window exceeded",
         CONTEXT,
         HIGH,
+        ("context", "prompt is too long", "exceed"),
         r"\bcontext_length_exceeded\b|\bmaximum context length\b|\bprompt is too long\b"
         r"|\bexceeds? the (?:model'?s )?(?:maximum|max) (?:context|token)",
     ),
@@ -90,15 +141,17 @@ SIGNATURES: tuple[Signature, ...] = (
         "parse failure",
         PARSE,
         HIGH,
+        ("json", "pars", "validationerror", "expecting", "unterminated"),
         r"\b(?:JSONDecodeError|OutputParserException|ValidationError)\b"
         r"|\bExpecting (?:value|property name|',' delimiter)\b|\bUnterminated string\b"
         r"|\binvalid json\b|\b(?:could not|failed to|unable to) parse\b|\bpars(?:e|ing) error\b",
     ),
-    _sig("python traceback", TOOL, HIGH, r"Traceback \(most recent call last\)", 0),
+    _sig("python traceback", TOOL, HIGH, ("traceback",), r"Traceback \(most recent call last\)", 0),
     _sig(
         "HTTP client error",
         TOOL,
         HIGH,
+        ("40", "41", "42"),
         _HTTP_PREFIX + r"4\d\d\b|\b4\d\d (?:Client Error|Bad Request|Unauthori[sz]ed|Forbidden"
         r"|Not Found|Method Not Allowed|Conflict|Gone|Unprocessable (?:Entity|Content))\b",
     ),
@@ -106,18 +159,21 @@ SIGNATURES: tuple[Signature, ...] = (
         "permission denied",
         TOOL,
         HIGH,
+        ("denied", "authori", "permissionerror"),
         r"\bpermission denied\b|\baccess denied\b|\bnot authori[sz]ed\b|\bPermissionError\b",
     ),
     _sig(
         "unknown tool",
         TOOL,
         HIGH,
+        ("valid tool", "unknown", "no such"),
         r"\bis not a valid tool\b|\bunknown (?:tool|function)\b|\bno such (?:tool|function)\b",
     ),
     _sig(
         "error message",
         TOOL,
         HIGH,
+        ("error", "exception", "fatal", "fail", "success"),
         r"^\s*\[?(?:error|exception|fatal|failed|failure)\]?\s*[:!-]"
         r"|^\s*(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception)\b(?:: |\(|$)"
         r"|\"(?:error|error_message|errorMessage)\"\s*:\s*(?:\"[^\"\s]|\{\s*\")"
@@ -128,6 +184,7 @@ SIGNATURES: tuple[Signature, ...] = (
         "not found",
         TOOL,
         MEDIUM,
+        ("found", "no such file", "exist", "find"),
         r"\bnot found\b|\bno such file or directory\b|\b(?:does not|doesn't) exist\b"
         r"|\b(?:could not|couldn't|unable to) find\b"
         r"|\bno (?:results|matches|records) (?:were )?found\b",
@@ -136,6 +193,7 @@ SIGNATURES: tuple[Signature, ...] = (
         "invalid input",
         TOOL,
         MEDIUM,
+        ("invalid",),
         r"^\s*invalid\b|\binvalid (?:argument|parameter|input|request|value|id|identifier|format"
         r"|syntax|api key|token|date|query|type|option|choice)s?\b",
         _I | re.MULTILINE,
@@ -146,7 +204,7 @@ SIGNATURES: tuple[Signature, ...] = (
 def classify(text: str) -> tuple[Signature, tuple[int, int]] | None:
     """The first signature (in table order, most specific first) found in ``text``, and where."""
     for signature in SIGNATURES:
-        span = search(signature.pattern, text)
+        span = signature.find(text)
         if span:
             return signature, span
     return None
