@@ -1,8 +1,8 @@
 """The analysis pipeline: ingest → detect → condense → diagnose and hypothesise → validate → apply.
 
-``analyze`` is the one library function behind ``refinery analyze``; it returns an ``AnalysisResult``, the
-object ``--json`` prints. Each stage lives in its own package; this module only sequences them and reports
-progress.
+``analyze`` is the one library function behind ``refinery analyze``; it returns an
+``AnalysisResult``, the object ``--json`` prints. Each stage lives in its own package; this module
+only sequences them and reports progress.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from .analysis.schema import Diagnosis, Hypothesis
 from .config import DEFAULT_BUDGET, Settings
 from .errors import InputError
 from .progress import OnProgress, ProgressEvent, no_progress
+from .store.paths import ensure_state_dir
 from .traces.model import Trace
 from .traces.sources import load_trace
 
@@ -105,6 +106,8 @@ class AnalysisResult(BaseModel):
     """The diagnosis."""
     hypotheses: tuple[Hypothesis, ...]
     """Ranked fixes with their validation."""
+    diffs: dict[int, str] = {}
+    """Unified diff of each hypothesis' edits, by rank (what ``--apply N`` would write)."""
     applied: AppliedRef | None = None
     """The applied change, when ``--apply`` succeeded."""
     usage: Usage = Usage()
@@ -156,11 +159,12 @@ def analyze(
     analyser: Analyser | None = None,
     on_progress: OnProgress = no_progress,
 ) -> AnalysisResult:
-    """Diagnose one failing trace against the expected behaviour and propose (optionally apply) fixes."""
+    """Diagnose a failing trace against the expected behaviour; propose (or apply) fixes."""
     options = options or AnalyzeOptions()
     if not expected.strip():
         raise InputError("--expected is empty", "say in one line what the agent should have done")
     trace = _load(trace_ref, settings, options, on_progress)
+    ensure_state_dir(settings)
     used, warnings = _resolve_context(settings, project, trace, expected, options.context)
     files = _read_files(settings, used)
     findings = _detect(trace, expected, files, on_progress)
@@ -169,10 +173,14 @@ def analyze(
     on_progress(ProgressEvent(stage="analyze", message=f"diagnosing with {chosen.name}"))
     output = chosen.analyse(
         AnalyserInput(
-            trace=trace, expected=expected, findings=tuple(findings), condensed=condensed, files=files
+            trace=trace,
+            expected=expected,
+            findings=tuple(findings),
+            condensed=condensed,
+            files=files,
         )
     )
-    hypotheses = _validate(output.hypotheses, files, settings)
+    hypotheses, diffs = _validate(output.hypotheses, used, settings, options.allow_dirty)
     result = AnalysisResult(
         analysis_id=f"an_{uuid.uuid4().hex[:12]}",
         project=project,
@@ -187,6 +195,7 @@ def analyze(
         findings=tuple(findings),
         diagnosis=output.diagnosis,
         hypotheses=hypotheses,
+        diffs=diffs,
         usage=output.usage,
         warnings=tuple(warnings),
     )
@@ -196,7 +205,10 @@ def analyze(
 
 
 def _load(
-    trace_ref: str | Path | Trace, settings: Settings, options: AnalyzeOptions, on_progress: OnProgress
+    trace_ref: str | Path | Trace,
+    settings: Settings,
+    options: AnalyzeOptions,
+    on_progress: OnProgress,
 ) -> Trace:
     if isinstance(trace_ref, Trace):
         return trace_ref
@@ -233,7 +245,9 @@ def _resolve_context(
         eval_files=tuple(resolved.context.eval_files),
         config_files=tuple(resolved.context.config_files),
     )
-    warnings = [f"{path} is missing: dropped from the project's context" for path in resolved.missing]
+    warnings = [
+        f"{path} is missing: dropped from the project's context" for path in resolved.missing
+    ]
     return ref, [*warnings, *resolved.warnings]
 
 
@@ -283,25 +297,23 @@ def choose_analyser(settings: Settings) -> Analyser:
 
 
 def _validate(
-    hypotheses: Sequence[Hypothesis], files: tuple[ContextFile, ...], settings: Settings
-) -> tuple[Hypothesis, ...]:
-    from .fixes.edits import check_edit
+    hypotheses: Sequence[Hypothesis], used: ContextRef, settings: Settings, allow_dirty: bool
+) -> tuple[tuple[Hypothesis, ...], dict[int, str]]:
+    """Dry-run every hypothesis: its diff, and every reason ``--apply`` would refuse it."""
+    from .fixes.apply import dry_run
 
-    contents = {f.path: f.content for f in files}
+    allowed = [*used.prompt_files, *used.eval_files, *used.config_files]
     checked: list[Hypothesis] = []
+    diffs: dict[int, str] = {}
     for hypothesis in hypotheses:
-        problems = list(hypothesis.problems)
-        for edit in hypothesis.edits:
-            if edit.file not in contents:
-                problems.append(f"{edit.file} is not in the project's context")
-                continue
-            problems.extend(check_edit(edit, contents[edit.file]))
-        if not hypothesis.edits and not problems:
-            problems.append("no edits to apply")
-        checked.append(
-            hypothesis.model_copy(update={"valid": not problems, "problems": tuple(problems)})
-        )
-    return tuple(checked)
+        if not hypothesis.edits and hypothesis.problems:
+            checked.append(hypothesis.model_copy(update={"valid": False}))
+            continue
+        run = dry_run(hypothesis, settings, allowed, allow_dirty=allow_dirty)
+        problems = (*hypothesis.problems, *run.problems)
+        diffs[hypothesis.rank] = run.diff
+        checked.append(hypothesis.model_copy(update={"valid": not problems, "problems": problems}))
+    return tuple(checked), diffs
 
 
 def _apply(
@@ -327,7 +339,10 @@ def _apply(
         allow_dirty=options.allow_dirty,
     )
     applied = AppliedRef(
-        change_id=change.id, commit=change.commit, files=tuple(change.files), hypothesis=chosen.rank
+        change_id=change.id,
+        commit=change.commit,
+        files=tuple(f.path for f in change.files),
+        hypothesis=chosen.rank,
     )
     return result.model_copy(update={"applied": applied})
 

@@ -117,3 +117,11 @@ def test_retries_that_kept_failing_are_high() -> None:
 def test_runs_after_a_success_are_not_retries() -> None:
     trace = _trace(_tool("a", "{}", name="fetch"), _tool("b", "{}", name="fetch"))
     assert _found(loops.retries_after_errors, trace) == []
+
+
+def test_a_later_call_of_the_same_tool_with_other_arguments_is_not_a_retry() -> None:
+    trace = _trace(
+        _tool("a", '{"city": "Paris"}', name="fetch", error="timed out", status="error"),
+        _tool("b", '{"city": "Rome"}', name="fetch"),
+    )
+    assert _found(loops.retries_after_errors, trace) == []

@@ -47,7 +47,7 @@ _MARKER_COST = 26
 _GAP_COST = 50
 _MAX_INDENT = 12
 _MAX_MISSES = 400
-_TIER_FLOORS = (0, 2000, 0)
+_TIER_FLOORS = (0, 1000, 0)
 """Per-piece floors, in characters, before the next more important tier is cut: runs with
 findings; the root, system prompts and final output; the rest of the runs kept for those."""
 _FILL_CAP = (400, 4000)
@@ -591,6 +591,7 @@ class _Output:
     elisions: list[Elision] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
     verbatim: list[str] = field(default_factory=list)
+    vanished: set[str] = field(default_factory=set)
 
 
 def _render(prepared: _Prepared, plan: _Plan, budget: int, model: str | None) -> CondensedTrace:
@@ -684,12 +685,46 @@ def _render_run(
         out.elisions.append(Elision(marker=marker, run_id=run.id, field="content", chars=size))
         return
     out.lines.append(header)
-    whole = [
-        _render_piece(run.id, indent, piece, cap, shared, out)
-        for piece, cap in zip(pieces, plan.caps[run.id], strict=True)
-    ]
-    if all(whole):
+    whole = True
+    vanished: list[_Piece] = []
+    for piece, cap in zip(pieces, plan.caps[run.id], strict=True):
+        if _vanishes(run.id, piece, cap, shared):
+            vanished.append(piece)
+            continue
+        _flush_vanished(run.id, indent, vanished, out)
+        vanished = []
+        whole = _render_piece(run.id, indent, piece, cap, shared, out) and whole
+    _flush_vanished(run.id, indent, vanished, out)
+    if whole and not vanished and run.id not in out.vanished:
         out.verbatim.append(run.id)
+
+
+def _vanishes(run_id: str, piece: _Piece, cap: int | None, shared: dict[str, _Shared]) -> bool:
+    """True when nothing of the piece would be shown: it is elided with its neighbours."""
+    first = shared.get(piece.key) if piece.key is not None else None
+    spans = piece.spans
+    if first is not None:
+        if (first.run_id, first.label) != (run_id, piece.label):
+            return False
+        cap, spans = first.cap, first.spans
+    if cap != 0 or spans or len(piece.text) < _MIN_GAP:
+        return False
+    if first is not None:
+        first.cut = True
+    return True
+
+
+def _flush_vanished(run_id: str, indent: str, pieces: list[_Piece], out: _Output) -> None:
+    """One marker line for consecutive pieces elided whole."""
+    if not pieces:
+        return
+    out.vanished.add(run_id)
+    names = pieces[0].label if len(pieces) == 1 else f"{pieces[0].label} … {pieces[-1].label}"
+    chars = sum(len(piece.text) for piece in pieces)
+    noun = "field" if len(pieces) == 1 else "fields"
+    marker = f"[… {len(pieces)} {noun} elided ({names}): {chars:,} chars …]"
+    out.lines.append(f"{indent}  [run {run_id}] {marker}")
+    out.elisions.append(Elision(marker=marker, run_id=run_id, field=names, chars=chars))
 
 
 def _render_piece(

@@ -25,9 +25,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from ..traces.model import Run, RunKind, Trace
-from .coverage import covering_sentence, failure_rule
 from .facts import TraceFacts, short
 from .findings import Finding
+from .prompt_sentences import covering_sentence, failure_rule
 from .schema import FailureType, Level
 
 _INFRA = re.compile(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from . import analyze, context_cmd, token_analysis, undo_cmd  # noqa: E402,F401,I001  (register commands)
+from . import analyze, config_check, context_cmd, token_analysis, undo_cmd  # noqa: E402,F401,I001  (register commands)
 from .app import app, state
 
 __all__ = ["app", "main"]

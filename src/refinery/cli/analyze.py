@@ -83,7 +83,10 @@ def analyze(
     ),
     model: str | None = typer.Option(None, "--model", help="LLM model.", rich_help_panel=_ANALYSER),
     base_url: str | None = typer.Option(
-        None, "--base-url", help="Base URL of an OpenAI-compatible server.", rich_help_panel=_ANALYSER
+        None,
+        "--base-url",
+        help="Base URL of an OpenAI-compatible server.",
+        rich_help_panel=_ANALYSER,
     ),
     budget: int = typer.Option(
         30_000, "--budget", min=1000, help="Token budget for the condensed trace."
@@ -124,7 +127,11 @@ def analyze(
         cwd=Path.cwd(),
     )
     options = AnalyzeOptions(
-        budget=budget, source=source, apply=_apply_rank(apply), allow_dirty=allow_dirty, context=context
+        budget=budget,
+        source=source,
+        apply=_apply_rank(apply),
+        allow_dirty=allow_dirty,
+        context=context,
     )
     with console_progress() as on_progress:
         result = run_analysis(

@@ -59,7 +59,9 @@ def _diagnosis_panel(result: AnalysisResult) -> Panel:
     ]
     for item in d.evidence:
         mark = "✓" if item.verified else "? unverified"
-        rows.append(f"[dim]evidence[/] run {escape(item.run_id)} {mark}: “{escape(_clip(item.quote))}”")
+        rows.append(
+            f"[dim]evidence[/] run {escape(item.run_id)} {mark}: “{escape(_clip(item.quote))}”"
+        )
     return Panel("\n".join(rows), title="Diagnosis", title_align="left", border_style="blue")
 
 
@@ -95,13 +97,13 @@ def _hypotheses_table(result: AnalysisResult) -> Table:
 
 def _hypothesis_detail(result: AnalysisResult, rank: int) -> Panel:
     h = next(h for h in result.hypotheses if h.rank == rank)
-    parts: list[object] = [
+    parts: list[str | Syntax] = [
         f"[bold]Why[/]  {escape(h.rationale)}",
         f"[bold]Expected effect[/]  {escape(h.expected_effect)}",
         f"[bold]Risk[/]  {h.risk.value}: {escape('; '.join(h.risk_reasons) or 'n/a')}",
     ]
     parts.extend(f"[red]problem:[/] {escape(p)}" for p in h.problems)
-    diff = result.diffs.get(rank, "") if hasattr(result, "diffs") else ""
+    diff = result.diffs.get(rank, "")
     if diff:
         parts.append(Syntax(diff, "diff", theme="ansi_dark", word_wrap=True))
     return Panel(Group(*parts), title=f"Fix {rank}: {escape(h.title)}", title_align="left")

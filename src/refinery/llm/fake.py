@@ -49,7 +49,8 @@ class FakeProvider:
         if self._fn is not None:
             return self._fn(request)
         if self._replies is None:
-            return minimal_instance(request.schema)
+            minimal: dict[str, Any] = minimal_instance(request.schema)
+            return minimal
         if not self._replies:
             raise AssertionError(
                 f"FakeProvider ran out of replies after {len(self.requests) - 1} calls"

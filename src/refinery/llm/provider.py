@@ -121,7 +121,7 @@ def _load_builtins() -> None:
     _loaded = True
     from importlib.metadata import entry_points
 
-    from . import factories  # noqa: F401  (registers the built-in providers)
+    import refinery.llm.factories  # noqa: F401  (registers the built-in providers)
 
     for entry in entry_points(group="refinery.providers"):
         entry.load()

@@ -64,3 +64,24 @@ def check_project_name(name: str) -> str:
 def cache_dir(settings: Settings) -> Path:
     """``.refinery/cache/``: traces fetched from LangSmith and Langfuse, by source and id."""
     return settings.state_dir / "cache"
+
+
+_STATE_GITIGNORE = """\
+# Written by Refinery: machine-local state stays out of git; context.json and projects/ may be shared.
+cache/
+logs/
+batches/
+changes/
+*.lock
+*.bak-*
+"""
+
+
+def ensure_state_dir(settings: Settings) -> Path:
+    """Create ``.refinery/`` with a ``.gitignore`` for its machine-local parts; return its path."""
+    state = settings.state_dir
+    state.mkdir(parents=True, exist_ok=True)
+    ignore = state / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text(_STATE_GITIGNORE, encoding="utf-8")
+    return state

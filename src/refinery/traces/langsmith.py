@@ -117,7 +117,7 @@ def parse_run(raw: Any, origin: str = "trace") -> Run:
         tool_args=_tool_args(inputs) if kind is RunKind.TOOL else None,
         tool_result=_tool_result(outputs) if kind is RunKind.TOOL else None,
         metadata=metadata,
-        tags=tuple(str(t) for t in raw.get("tags") or ()),
+        tags=tuple(str(t) for t in raw["tags"]) if isinstance(raw.get("tags"), list) else (),
     )
 
 

@@ -285,8 +285,8 @@ def _first_str(plain: dict[str, Any], *keys: str) -> str | None:
 
 def _provider(plain: dict[str, Any]) -> str | None:
     vercel = plain.get("ai.model.provider")
-    if isinstance(vercel, str) and vercel:
-        vercel = vercel.split(".")[0]  # "openai.responses" names the provider and its API
+    # "openai.responses" names the provider and its API
+    vercel = vercel.split(".")[0] if isinstance(vercel, str) and vercel else None
     given = _first_str(plain, "llm.provider", "gen_ai.provider.name")
     return given or vercel or _first_str(plain, "gen_ai.system", "llm.system")
 

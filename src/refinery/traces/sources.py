@@ -22,6 +22,8 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from ..config import Settings
 from ..errors import InputError
 from ..progress import OnProgress, ProgressEvent, no_progress
@@ -153,7 +155,14 @@ def load_trace_file(
     doc = read_json_document(path, on_progress=on_progress)
     fmt = _detect(doc, path)
     on_progress(ProgressEvent(stage="parse", message=f"parsing {path.name} as {fmt.name}"))
-    trace = fmt.parse(_choose(fmt, doc, path, select), str(path))
+    try:
+        trace = fmt.parse(_choose(fmt, doc, path, select), str(path))
+    except ValidationError as exc:  # a value of the wrong type deep in the file
+        where = ".".join(str(part) for part in exc.errors()[0]["loc"]) if exc.errors() else "?"
+        raise InputError(
+            f"cannot read {path}: a {fmt.name} record has an unexpected {where} value",
+            "export the trace again",
+        ) from exc
     metadata = {**trace.metadata, "path": str(path)}
     if select is not None:
         metadata["selected"] = select

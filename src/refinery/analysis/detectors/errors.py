@@ -38,14 +38,16 @@ class Signature:
     def find(self, text: str) -> tuple[int, int] | None:
         """The span of a match in the scanned parts of ``text``, or None."""
         for offset, chunk in segments(text):
-            lowered = chunk.lower()
-            if len(lowered) != len(chunk):
-                span = search(self.pattern, chunk)
-            else:
-                span = self._near_keywords(chunk, lowered)
+            span = self.find_in(chunk, chunk.lower())
             if span:
                 return offset + span[0], offset + span[1]
         return None
+
+    def find_in(self, chunk: str, lowered: str) -> tuple[int, int] | None:
+        """The span of a match in ``chunk``, given its lowercase form."""
+        if len(lowered) != len(chunk):
+            return search(self.pattern, chunk)
+        return self._near_keywords(chunk, lowered)
 
     def _near_keywords(self, chunk: str, lowered: str) -> tuple[int, int] | None:
         # The regex runs only in small windows around literal hits: a full scan of every tool
@@ -60,7 +62,7 @@ class Signature:
         return None
 
 
-_MAX_HITS, _BEFORE, _AFTER = 25, 160, 160
+_MAX_HITS, _BEFORE, _AFTER = 10, 120, 120
 
 
 def _sig(
@@ -89,7 +91,16 @@ SIGNATURES: tuple[Signature, ...] = (
         "rate limit",
         INFRA,
         HIGH,
-        ("rate", "too many", "quota", "exhausted", "429"),
+        (
+            "rate limit",
+            "rate-limit",
+            "rate_limit",
+            "ratelimit",
+            "too many requests",
+            "quota",
+            "exhausted",
+            "429",
+        ),
         r"\brate[ _-]?limit(?:ed|s|ing)?\b|\btoo many requests\b|\bquota (?:exceeded|exhausted)\b"
         r"|\bRateLimitError\b|\bresource[ _]exhausted\b|" + _HTTP_PREFIX + r"429\b",
     ),
@@ -116,7 +127,17 @@ SIGNATURES: tuple[Signature, ...] = (
         "timeout",
         INFRA,
         HIGH,
-        ("timed out", "time-out", "timeout", "deadline"),
+        (
+            "timed out",
+            "timeout error",
+            "time-out error",
+            "timeouterror",
+            "readtimeout",
+            "connecttimeout",
+            "timeoutexception",
+            "request timeout",
+            "deadline",
+        ),
         r"\btimed out\b|\btime-?out error\b|\b(?:APITimeoutError|TimeoutError|ReadTimeout"
         r"|ConnectTimeout|TimeoutException)\b|\brequest timeout\b|\bdeadline[ _]exceeded\b",
     ),
@@ -133,7 +154,7 @@ SIGNATURES: tuple[Signature, ...] = (
         "context window exceeded",
         CONTEXT,
         HIGH,
-        ("context", "prompt is too long", "exceed"),
+        ("context_length", "maximum context", "prompt is too long", "exceed"),
         r"\bcontext_length_exceeded\b|\bmaximum context length\b|\bprompt is too long\b"
         r"|\bexceeds? the (?:model'?s )?(?:maximum|max) (?:context|token)",
     ),
@@ -141,7 +162,17 @@ SIGNATURES: tuple[Signature, ...] = (
         "parse failure",
         PARSE,
         HIGH,
-        ("json", "pars", "validationerror", "expecting", "unterminated"),
+        (
+            "jsondecodeerror",
+            "invalid json",
+            "parserexception",
+            "validationerror",
+            "expecting",
+            "unterminated",
+            "to parse",
+            "parse error",
+            "parsing error",
+        ),
         r"\b(?:JSONDecodeError|OutputParserException|ValidationError)\b"
         r"|\bExpecting (?:value|property name|',' delimiter)\b|\bUnterminated string\b"
         r"|\binvalid json\b|\b(?:could not|failed to|unable to) parse\b|\bpars(?:e|ing) error\b",
@@ -159,21 +190,43 @@ SIGNATURES: tuple[Signature, ...] = (
         "permission denied",
         TOOL,
         HIGH,
-        ("denied", "authori", "permissionerror"),
+        ("permission denied", "access denied", "not authori", "permissionerror"),
         r"\bpermission denied\b|\baccess denied\b|\bnot authori[sz]ed\b|\bPermissionError\b",
     ),
     _sig(
         "unknown tool",
         TOOL,
         HIGH,
-        ("valid tool", "unknown", "no such"),
+        (
+            "not a valid tool",
+            "unknown tool",
+            "unknown function",
+            "no such tool",
+            "no such function",
+        ),
         r"\bis not a valid tool\b|\bunknown (?:tool|function)\b|\bno such (?:tool|function)\b",
     ),
     _sig(
         "error message",
         TOOL,
         HIGH,
-        ("error", "exception", "fatal", "fail", "success"),
+        (
+            "error:",
+            "error]",
+            "error -",
+            "error!",
+            "error(",
+            "exception:",
+            "exception(",
+            "exception]",
+            "fatal",
+            "failed:",
+            "failed!",
+            "failure:",
+            '"error',
+            '"status"',
+            '"success"',
+        ),
         r"^\s*\[?(?:error|exception|fatal|failed|failure)\]?\s*[:!-]"
         r"|^\s*(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception)\b(?:: |\(|$)"
         r"|\"(?:error|error_message|errorMessage)\"\s*:\s*(?:\"[^\"\s]|\{\s*\")"
@@ -184,7 +237,16 @@ SIGNATURES: tuple[Signature, ...] = (
         "not found",
         TOOL,
         MEDIUM,
-        ("found", "no such file", "exist", "find"),
+        (
+            "not found",
+            "no such file",
+            "not exist",
+            "n't exist",
+            "find",
+            "no results",
+            "no matches",
+            "no records",
+        ),
         r"\bnot found\b|\bno such file or directory\b|\b(?:does not|doesn't) exist\b"
         r"|\b(?:could not|couldn't|unable to) find\b"
         r"|\bno (?:results|matches|records) (?:were )?found\b",
@@ -203,10 +265,12 @@ SIGNATURES: tuple[Signature, ...] = (
 
 def classify(text: str) -> tuple[Signature, tuple[int, int]] | None:
     """The first signature (in table order, most specific first) found in ``text``, and where."""
-    for signature in SIGNATURES:
-        span = signature.find(text)
-        if span:
-            return signature, span
+    for offset, chunk in segments(text):
+        lowered = chunk.lower()
+        for signature in SIGNATURES:
+            span = signature.find_in(chunk, lowered)
+            if span:
+                return signature, (offset + span[0], offset + span[1])
     return None
 
 

@@ -93,11 +93,16 @@ def repeated_llm_outputs(data: DetectorInput) -> Iterator[Finding]:
         yield finding("repeated_llm_output", severity, tally.runs[1], message, tally.evidence)
 
 
+def _retry_args(run: Run) -> str | None:
+    """A tool is retried with the same arguments; other runs (LLM calls, chains) by name alone."""
+    return _canonical_args(run.tool_args or "") if run.kind is RunKind.TOOL else run.kind.value
+
+
 def _retry_chains(trace: Trace) -> Iterator[list[Run]]:
     """Runs of one name under one parent, from a failure through the siblings that followed it."""
-    open_chains: dict[tuple[str | None, str, str], list[Run]] = {}
+    open_chains: dict[tuple[str | None, str, str | None], list[Run]] = {}
     for run in trace.runs:
-        key = (run.parent_id, run.kind.value, run.tool_name or run.name)
+        key = (run.parent_id, run.tool_name or run.name, _retry_args(run))
         chain = open_chains.get(key)
         if chain is not None and chain[-1].failed:
             chain.append(run)
@@ -110,7 +115,7 @@ def _retry_chains(trace: Trace) -> Iterator[list[Run]]:
 
 @detector
 def retries_after_errors(data: DetectorInput) -> Iterator[Finding]:
-    """A failed run retried by a sibling of the same name (whether or not the retry worked)."""
+    """A failed run retried by a later sibling of the same name (and, for tools, arguments)."""
     for chain in _retry_chains(data.trace):
         first, last = chain[0], chain[-1]
         outcome = "still failed" if last.failed else "then succeeded"
