@@ -184,9 +184,10 @@ class Suite:
         for key, score in self.scores.items():
             print(score.line(key))
         if self.load_s:
+            per_call = self.condense_s / len(BUDGETS)
             print(
-                f"  condense time / load time: {self.condense_s / self.load_s:.2f}"
-                f"  ({self.condense_s:.1f}s / {self.load_s:.1f}s)"
+                f"  condense time / load time, per budget: {per_call / self.load_s:.2f}"
+                f"  ({self.condense_s:.1f}s for {len(BUDGETS)} budgets / {self.load_s:.1f}s)"
             )
 
 

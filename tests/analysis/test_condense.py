@@ -160,7 +160,7 @@ def _traces(draw: st.DrawFn) -> tuple[Trace, list[Finding]]:
     return trace, findings
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=_traces(), budget=st.integers(100, 6000))
 def test_condense_invariants_hold_on_generated_traces(
     case: tuple[Trace, list[Finding]], budget: int
@@ -170,7 +170,7 @@ def test_condense_invariants_hold_on_generated_traces(
     _check_invariants(trace, findings, result)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=_traces())
 def test_condense_keeps_whole_trace_verbatim_when_it_fits(
     case: tuple[Trace, list[Finding]],

@@ -136,3 +136,11 @@ def test_tau_bench_transcript_with_its_policy_prompt(tmp_path: Path) -> None:
     found = _found(trace, "The agent should offer a certificate as compensation for the delay")
     assert "offer a certificate" in found["expectation_in_prompt"].evidence
     assert found["expectation_not_met"].run_id == "msg-10"
+
+
+def test_negation_rules_only_the_rest_of_its_clause() -> None:
+    wanted = coverage.expectation(
+        "It should answer the question and not guess; it must cite a source"
+    )
+    assert wanted.required == {t.term for t in tokens("question source")}
+    assert wanted.forbidden == {t.term for t in tokens("guess")}

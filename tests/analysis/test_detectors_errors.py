@@ -66,16 +66,23 @@ def test_bare_traceback_is_quoted_by_its_exception_line() -> None:
     assert found.evidence == "KeyError: 'city'"
 
 
-def test_parser_and_context_failures_get_their_own_kinds() -> None:
+def test_parser_and_context_failures_are_run_errors_named_by_their_signature() -> None:
     trace = _trace(
         _root(),
-        _run("p", kind=RunKind.PARSER, name="JsonOutputParser", error="Invalid output: {oops"),
+        _run(
+            "p",
+            kind=RunKind.PARSER,
+            name="JsonOutputParser",
+            error="OutputParserException: Invalid json output: {oops",
+        ),
         _run(
             "c", kind=RunKind.LLM, name="llm", error="This model's maximum context length is 8192"
         ),
     )
-    kinds = {f.run_id: f.kind for f in _found(trace)}
-    assert kinds == {"p": "parse_error", "c": "context_overflow"}
+    found = {f.run_id: f for f in _found(trace)}
+    assert {f.kind for f in found.values()} == {"run_error"}
+    assert "parse failure" in found["p"].message
+    assert "context window exceeded" in found["c"].message
 
 
 def test_parent_reraising_its_childs_error_is_reported_low() -> None:

@@ -50,7 +50,7 @@ def test_same_tool_and_arguments_three_times_is_a_high_loop() -> None:
         _tool("d", '{"q": "paris", "n": 3}'),
     )
     [found] = _found(loops.repeated_tool_calls, trace)
-    assert (found.kind, found.severity, found.run_id) == ("repeated_tool_call", "high", "c")
+    assert (found.kind, found.severity, found.run_id) == ("loop_tool_call", "high", "c")
     assert "4 times" in found.message
 
 
@@ -84,7 +84,7 @@ def test_repeated_llm_output() -> None:
     )
     [found] = _found(loops.repeated_llm_outputs, trace)
     assert (found.kind, found.severity, found.run_id, found.evidence) == (
-        "repeated_llm_output",
+        "repeated_output",
         "high",
         "l3",
         text,

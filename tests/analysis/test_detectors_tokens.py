@@ -78,7 +78,7 @@ def test_parser_failure_without_truncation_is_not_blamed_on_it() -> None:
     [
         (120_000, "near_context_window", Severity.HIGH),
         (100_000, "near_context_window", Severity.MEDIUM),
-        (140_000, "context_overflow", Severity.HIGH),
+        (140_000, "near_context_window", Severity.HIGH),
     ],
 )
 def test_prompt_near_or_over_the_context_window(

@@ -54,7 +54,7 @@ def _found(detect: object, trace: Trace) -> list[Finding]:
 def test_error_text_in_a_tool_message_with_status_ok_is_found() -> None:
     trace = load_trace(WEATHER)
     [found] = _found(tools.tool_output_errors, trace)
-    assert (found.kind, found.severity) == ("tool_error", Severity.HIGH)
+    assert (found.kind, found.severity) == ("tool_output_error", Severity.HIGH)
     assert found.evidence == "ERROR: weather API down for Paris"
     assert trace.get(found.run_id).kind is RunKind.LLM  # type: ignore[union-attr]
 
@@ -62,7 +62,7 @@ def test_error_text_in_a_tool_message_with_status_ok_is_found() -> None:
 @pytest.mark.parametrize(
     ("result", "kind", "severity"),
     [
-        ("404 Not Found: /v1/users/42", "tool_error", "high"),
+        ("404 Not Found: /v1/users/42", "tool_output_error", "high"),
         ('{"detail": "boom", "status_code": 500}', "infrastructure_error", "high"),
         ("upstream returned status code 500", "infrastructure_error", "high"),
         (
@@ -71,12 +71,16 @@ def test_error_text_in_a_tool_message_with_status_ok_is_found() -> None:
             "high",
         ),
         ("The request timed out after 30s", "infrastructure_error", "high"),
-        ('Traceback (most recent call last):\n  File "a.py"\nKeyError: 1', "tool_error", "high"),
-        ('{"error": "unknown user id"}', "tool_error", "high"),
-        ("Error: user not found", "tool_error", "high"),
-        ("PermissionError: [Errno 13] Permission denied: '/etc/x'", "tool_error", "high"),
-        ("User 'abc' not found in the reservations database", "tool_error", "medium"),
-        ("Invalid date format, expected YYYY-MM-DD", "tool_error", "medium"),
+        (
+            'Traceback (most recent call last):\n  File "a.py"\nKeyError: 1',
+            "tool_output_error",
+            "high",
+        ),
+        ('{"error": "unknown user id"}', "tool_output_error", "high"),
+        ("Error: user not found", "tool_output_error", "high"),
+        ("PermissionError: [Errno 13] Permission denied: '/etc/x'", "tool_output_error", "high"),
+        ("User 'abc' not found in the reservations database", "tool_output_error", "medium"),
+        ("Invalid date format, expected YYYY-MM-DD", "tool_output_error", "medium"),
     ],
 )
 def test_error_signatures_in_ok_tool_results(result: str, kind: str, severity: str) -> None:
@@ -135,7 +139,7 @@ def test_offered_tools_with_valid_arguments_are_fine() -> None:
 def test_arguments_that_do_not_parse_as_json() -> None:
     call = ToolCall(id="1", name="search", arguments='{"query": "flights to Par')
     [found] = _found(tools.tool_call_problems, _trace(_call("l1", call, offered=("search",))))
-    assert (found.kind, found.severity) == ("invalid_tool_arguments", "high")
+    assert (found.kind, found.severity) == ("bad_tool_arguments", "high")
     assert found.evidence == '{"query": "flights to Par'
 
 

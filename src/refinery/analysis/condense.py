@@ -210,8 +210,11 @@ def condense(
         if _settled(result, plan):
             break
         room = _next_room(attempts, budget)
-    result, plan = _best([(result, plan) for result, plan, _ in attempts])
-    return result if result.tokens <= budget else _flagged(result, plan, prepared)
+    if all(result.tokens > budget and not plan.minimal for result, plan, _ in attempts):
+        plan = _select(prepared, 0)  # the estimate did not converge: the smallest rendering
+        attempts.append((_render(prepared, plan, budget, model), plan, 0))
+    best = _best([result for result, _, _ in attempts])
+    return best if best.tokens <= budget else _flagged(best, prepared)
 
 
 def _next_room(attempts: list[tuple[CondensedTrace, _Plan, int]], budget: int) -> int:
@@ -231,11 +234,12 @@ def _next_room(attempts: list[tuple[CondensedTrace, _Plan, int]], budget: int) -
     return min(max(secant, room // 4), room * 4)
 
 
-def _best(attempts: list[tuple[CondensedTrace, _Plan]]) -> tuple[CondensedTrace, _Plan]:
-    fitting = [attempt for attempt in attempts if attempt[0].tokens <= attempt[0].budget]
+def _best(results: list[CondensedTrace]) -> CondensedTrace:
+    """The fullest rendering within budget, else the smallest."""
+    fitting = [result for result in results if result.tokens <= result.budget]
     if fitting:
-        return max(fitting, key=lambda attempt: attempt[0].tokens)
-    return min(attempts, key=lambda attempt: attempt[0].tokens)
+        return max(fitting, key=lambda result: result.tokens)
+    return min(results, key=lambda result: result.tokens)
 
 
 def _settled(result: CondensedTrace, plan: _Plan) -> bool:
@@ -244,18 +248,12 @@ def _settled(result: CondensedTrace, plan: _Plan) -> bool:
     return not result.elisions or result.tokens >= 0.9 * result.budget
 
 
-def _flagged(result: CondensedTrace, plan: _Plan, prepared: _Prepared) -> CondensedTrace:
-    if plan.minimal:
-        note = (
-            f"the {len(prepared.must)} runs that must stay (root, runs with findings, system "
-            f"prompts, final output) need {result.tokens:,} tokens with everything but their "
-            f"evidence shortened; the budget is {result.budget:,}"
-        )
-    else:
-        note = (
-            f"the size estimate did not converge within {_ATTEMPTS} attempts; the text is "
-            f"{result.tokens:,} tokens for a budget of {result.budget:,}"
-        )
+def _flagged(result: CondensedTrace, prepared: _Prepared) -> CondensedTrace:
+    note = (
+        f"the {len(prepared.must)} runs that must stay (root, runs with findings, system "
+        f"prompts, final output) need {result.tokens:,} tokens with everything but their "
+        f"evidence shortened; the budget is {result.budget:,}"
+    )
     return result.model_copy(update={"over_budget": True, "note": note})
 
 
@@ -591,7 +589,6 @@ class _Output:
     elisions: list[Elision] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
     verbatim: list[str] = field(default_factory=list)
-    vanished: set[str] = field(default_factory=set)
 
 
 def _render(prepared: _Prepared, plan: _Plan, budget: int, model: str | None) -> CondensedTrace:
@@ -685,46 +682,64 @@ def _render_run(
         out.elisions.append(Elision(marker=marker, run_id=run.id, field="content", chars=size))
         return
     out.lines.append(header)
-    whole = True
-    vanished: list[_Piece] = []
+    whole, group = True, _Group()
     for piece, cap in zip(pieces, plan.caps[run.id], strict=True):
-        if _vanishes(run.id, piece, cap, shared):
-            vanished.append(piece)
+        key = _group_key(run.id, piece, cap, shared)
+        if key and key == group.key:
+            group.pieces.append(piece)
             continue
-        _flush_vanished(run.id, indent, vanished, out)
-        vanished = []
-        whole = _render_piece(run.id, indent, piece, cap, shared, out) and whole
-    _flush_vanished(run.id, indent, vanished, out)
-    if whole and not vanished and run.id not in out.vanished:
+        whole = _flush_group(run.id, indent, group, shared, out) and whole
+        group = _Group(key=key, pieces=[piece] if key else [])
+        if not key:
+            whole = _render_piece(run.id, indent, piece, cap, shared, out) and whole
+    whole = _flush_group(run.id, indent, group, shared, out) and whole
+    if whole:
         out.verbatim.append(run.id)
 
 
-def _vanishes(run_id: str, piece: _Piece, cap: int | None, shared: dict[str, _Shared]) -> bool:
-    """True when nothing of the piece would be shown: it is elided with its neighbours."""
+@dataclass(kw_only=True)
+class _Group:
+    """Consecutive pieces shown as one line: all elided, or all as in the same other run."""
+
+    key: str = ""
+    """``elided``, or the id of the run that shows them; empty for no group."""
+    pieces: list[_Piece] = field(default_factory=list)
+
+
+def _group_key(run_id: str, piece: _Piece, cap: int | None, shared: dict[str, _Shared]) -> str:
     first = shared.get(piece.key) if piece.key is not None else None
     spans = piece.spans
     if first is not None:
         if (first.run_id, first.label) != (run_id, piece.label):
-            return False
+            return "ref:" + first.run_id
         cap, spans = first.cap, first.spans
     if cap != 0 or spans or len(piece.text) < _MIN_GAP:
-        return False
+        return ""
     if first is not None:
         first.cut = True
-    return True
+    return "elided"
 
 
-def _flush_vanished(run_id: str, indent: str, pieces: list[_Piece], out: _Output) -> None:
-    """One marker line for consecutive pieces elided whole."""
+def _flush_group(
+    run_id: str, indent: str, group: _Group, shared: dict[str, _Shared], out: _Output
+) -> bool:
+    """Render a group as one line; True when nothing of it is lost."""
+    pieces = group.pieces
     if not pieces:
-        return
-    out.vanished.add(run_id)
+        return True
     names = pieces[0].label if len(pieces) == 1 else f"{pieces[0].label} … {pieces[-1].label}"
+    where = f"{indent}  [run {run_id}]"
+    if group.key.startswith("ref:"):
+        owner = group.key[4:]
+        what = pieces[0].noun if len(pieces) == 1 else f"{len(pieces)} texts"
+        out.lines.append(f"{where} {names}: [{what} as in run {owner}]")
+        return not any(shared[piece.text].cut for piece in pieces)
     chars = sum(len(piece.text) for piece in pieces)
     noun = "field" if len(pieces) == 1 else "fields"
     marker = f"[… {len(pieces)} {noun} elided ({names}): {chars:,} chars …]"
-    out.lines.append(f"{indent}  [run {run_id}] {marker}")
+    out.lines.append(f"{where} {marker}")
     out.elisions.append(Elision(marker=marker, run_id=run_id, field=names, chars=chars))
+    return False
 
 
 def _render_piece(
@@ -738,9 +753,6 @@ def _render_piece(
     """Append the piece (or a reference to its first showing); True when nothing of it is cut."""
     label = f"{indent}  [run {run_id}] {piece.label}:"
     first = shared.get(piece.key) if piece.key is not None else None
-    if first is not None and (first.run_id, first.label) != (run_id, piece.label):
-        out.lines.append(f"{label} [{piece.noun} as in run {first.run_id}]")
-        return not first.cut
     if first is not None:
         cap, spans = first.cap, first.spans
     else:

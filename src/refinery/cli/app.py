@@ -4,12 +4,35 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import traceback
+from typing import Any
+
 import typer
+from typer.core import TyperGroup
 
 from .. import __version__
+from ..errors import RefineryError
+
+
+class _Group(TyperGroup):
+    """Turns a RefineryError from any command into ``error: <line>`` and its exit code.
+
+    Doing it here, not only in ``main``, makes the console script and ``CliRunner`` behave alike.
+    """
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except RefineryError as exc:
+            if state.verbose:
+                traceback.print_exc()
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(exc.exit_code) from exc
+
 
 app = typer.Typer(
     name="refinery",
+    cls=_Group,
     help=(
         "Refinery turns one failing AI-agent trace and one line of expected behaviour into a "
         "diagnosis, ranked fixes to your prompt, eval and config files, and a safely applied "

@@ -169,6 +169,14 @@ def _client(settings: Settings, name: str) -> Any:
     return provider.client
 
 
+def _detail(exc: Any) -> str:
+    """The vendor's own error message from an SDK status error's JSON body, else the SDK's text."""
+    body = getattr(exc, "body", None)
+    error = body.get("error", body) if isinstance(body, dict) else None
+    message = error.get("message") if isinstance(error, dict) else None
+    return str(message or exc.message)
+
+
 def _openai_family(name: str, key_env: str) -> Probe:
     def probe(settings: Settings) -> str:
         import openai
@@ -178,7 +186,7 @@ def _openai_family(name: str, key_env: str) -> Probe:
         try:
             models = quick.models.list()
         except openai.APIStatusError as exc:
-            raise provider_error(name, key_env, exc.status_code, exc.message) from exc
+            raise provider_error(name, key_env, exc.status_code, _detail(exc)) from exc
         except openai.APIConnectionError as exc:
             raise provider_error(name, key_env, None, str(exc)) from exc
         return f"{name} answered at {client.base_url} ({len(models.data)} models listed)"
@@ -195,7 +203,7 @@ def _anthropic(settings: Settings) -> str:
         models = quick.models.list(limit=5)
     except anthropic.APIStatusError as exc:
         raise provider_error(
-            "anthropic", "ANTHROPIC_API_KEY", exc.status_code, exc.message
+            "anthropic", "ANTHROPIC_API_KEY", exc.status_code, _detail(exc)
         ) from exc
     except anthropic.APIConnectionError as exc:
         raise provider_error("anthropic", "ANTHROPIC_API_KEY", None, str(exc)) from exc

@@ -13,10 +13,12 @@ suffix is only read as a selector when the path with it does not exist and the p
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -139,6 +141,24 @@ def _guess_source(ref: str) -> str:
     )
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a file is read and parsed.
+
+    Parsing builds millions of acyclic objects, and each of the collector's passes rescans all of
+    them: on a 100,000-run trace that doubled the load time. Nothing is lost: collection resumes
+    (and catches up) when the block ends.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@_gc_paused()
 def load_trace_file(
     path: Path, *, on_progress: OnProgress = no_progress, select: int | None = None
 ) -> Trace:
@@ -213,6 +233,7 @@ def read_json_document(path: Path, *, on_progress: OnProgress = no_progress) -> 
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(f"cannot read {path}: not UTF-8 text", "give a JSON trace export") from exc
+    del data  # the bytes, the text and the parsed document need not all be alive at once
     if not text.strip():
         raise InputError(f"cannot read {path}: the file is empty", "give a non-empty trace export")
     try:

@@ -44,15 +44,16 @@ class Expectation:
 
 
 def expectation(text: str) -> Expectation:
-    """Split ``text`` into clauses (a new modal verb starts one) and sort their concepts."""
+    """Sort the concepts of ``text``: after a negation, the rest of its clause is forbidden."""
     ignore = vocabulary().expectation_words
     required: set[str] = set()
     forbidden: set[str] = set()
     for clause in _CLAUSE.split(text):
-        found = tokens(clause)
-        concepts = {t.term for t in found if not t.negation and t.term not in ignore}
-        negated = any(t.negation for t in found)
-        (forbidden if negated else required).update(concepts)
+        negated = False
+        for token in tokens(clause):
+            negated = negated or token.negation
+            if not token.negation and token.term not in ignore:
+                (forbidden if negated else required).add(token.term)
     return Expectation(required=frozenset(required), forbidden=frozenset(forbidden))
 
 

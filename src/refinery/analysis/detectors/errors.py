@@ -2,9 +2,10 @@
 
 A failed run is the strongest evidence a trace holds, but its cause decides the fix: a rate limit
 or a provider outage (``infrastructure_error``) calls for retries and timeouts, a tool that broke
-(``tool_error``) for tool handling, a parser that choked (``parse_error``) for output format, an
-overflowing prompt (``context_overflow``) for context. The signature table is shared with the
-tool-output detector, which finds the same texts in results whose status says "ok".
+(``tool_error``) for tool handling, any other failed run (``run_error``) is named by the signature
+its text matches (a parse failure, an overflowing context window) in the message. The signature
+table is shared with the tool-output detector, which finds the same texts in results whose status
+says "ok".
 """
 
 from __future__ import annotations
@@ -296,10 +297,8 @@ def _failed_child_lines(runs: tuple[Run, ...]) -> dict[str, set[str]]:
 
 
 def _run_kind(run: Run, signature: Signature | None) -> str:
-    if signature and signature.kind in {INFRA, CONTEXT, PARSE}:
-        return signature.kind
-    if run.kind is RunKind.PARSER:
-        return PARSE
+    if signature and signature.kind == INFRA:
+        return INFRA
     return TOOL if run.kind is RunKind.TOOL else "run_error"
 
 

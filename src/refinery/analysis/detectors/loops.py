@@ -68,7 +68,7 @@ def repeated_tool_calls(data: DetectorInput) -> Iterator[Finding]:
         severity = Severity.HIGH if count >= 3 else Severity.MEDIUM
         again = tally.runs[min(count, 3) - 1] if count >= 3 else tally.runs[1]
         message = f"tool '{name}' was called {count} times with the same arguments"
-        yield finding("repeated_tool_call", severity, again, message, tally.evidence)
+        yield finding("loop_tool_call", severity, again, message, tally.evidence)
 
 
 def _output_key(run: Run) -> str:
@@ -90,7 +90,7 @@ def repeated_llm_outputs(data: DetectorInput) -> Iterator[Finding]:
             continue
         severity = Severity.HIGH if count >= 3 else Severity.MEDIUM
         message = f"the model produced the same output {count} times"
-        yield finding("repeated_llm_output", severity, tally.runs[1], message, tally.evidence)
+        yield finding("repeated_output", severity, tally.runs[1], message, tally.evidence)
 
 
 def _retry_args(run: Run) -> str | None:

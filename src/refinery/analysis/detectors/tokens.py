@@ -104,7 +104,7 @@ def _window_finding(run: Run, tokens: int, window: int) -> Finding | None:
     evidence = head(biggest.content) if biggest else ""
     numbers = f"{tokens:,} prompt tokens, {share:.0%} of {run.model}'s {window:,}-token window"
     if share > 1:
-        return finding("context_overflow", Severity.HIGH, run, f"{numbers}: over it", evidence)
+        return finding("near_context_window", Severity.HIGH, run, f"{numbers}: over it", evidence)
     severity = Severity.HIGH if share >= _VERY_NEAR else Severity.MEDIUM
     return finding("near_context_window", severity, run, f"{numbers}: near it", evidence)
 

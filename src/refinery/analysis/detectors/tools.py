@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 from ...traces.model import Message, Run, RunKind, Trace
 from ..findings import DetectorInput, Finding, Severity, detector
-from .errors import classify, error_excerpt
+from .errors import INFRA, classify, error_excerpt
 from .excerpts import finding, head
 
 _EMPTY_RESULTS = {"", "[]", "{}", "null", "none", '""', "''"}
@@ -25,8 +25,9 @@ def _tool_output_finding(run: Run, text: str, source: str) -> Finding | None:
     if match is None:
         return None
     signature, span = match
+    kind = signature.kind if signature.kind == INFRA else "tool_output_error"
     message = f"{source} looks like a failure ({signature.label}) although its status is ok"
-    return finding(signature.kind, signature.severity, run, message, error_excerpt(text, span))
+    return finding(kind, signature.severity, run, message, error_excerpt(text, span))
 
 
 def _tool_messages(trace: Trace, known: set[str]) -> Iterator[tuple[Run, Message]]:
@@ -87,7 +88,7 @@ def _bad_arguments(run: Run, name: str, arguments: str) -> Finding | None:
         json.loads(arguments)
     except ValueError:
         message = f"the arguments of the call to '{name}' are not valid JSON"
-        return finding("invalid_tool_arguments", Severity.HIGH, run, message, head(arguments))
+        return finding("bad_tool_arguments", Severity.HIGH, run, message, head(arguments))
     return None
 
 

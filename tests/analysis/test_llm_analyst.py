@@ -1,0 +1,363 @@
+"""The LLM analyser end to end: each official SDK against a loopback server speaking its wire.
+
+A trace planted with an API key, an email and a phone number goes through the whole pipeline;
+every request body is checked for the schema asked and for the absence of the planted values, and
+the parsed result for restored, verified quotes and applicable edits.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request as WsgiRequest
+from werkzeug import Response
+
+from refinery.analysis.analyser import AnalyserInput, ContextFile, FileRole
+from refinery.analysis.llm_analyst import (
+    NO_REDACT_WARNING,
+    DiagnosisAnswer,
+    HypothesisSet,
+    LLMAnalyser,
+)
+from refinery.config import Settings
+from refinery.errors import ProviderError
+from refinery.llm.fake import FakeProvider
+from refinery.llm.provider import Request, make_provider
+from refinery.pipeline import AnalysisResult, AnalyzeOptions, ContextRequest, analyze
+from refinery.traces.sources import load_trace
+from sample_paths import DATA
+
+KEY = "sk-proj-Q2xV9rT4mN8bL1kJ6hG3fD5sA7pZ0wYc"
+EMAIL = "maria.lopez@example.org"
+PHONE = "+1 415-555-0143"
+PLANTED = (KEY, EMAIL, PHONE)
+TRANSCRIPT = DATA / "llm_refund_transcript.json"
+EXPECTED = "Refunds must be escalated to a human agent; the assistant never promises one itself."
+PROMPT = (
+    "You are the support assistant for Acme Cloud.\n"
+    "Answer billing questions politely.\n"
+    "Use lookup_invoice to read an invoice before answering.\n"
+)
+RULE = "Never promise or issue a refund: escalate every refund request to a human agent."
+FINAL = "I have issued a refund of 98.00 USD to your card"
+
+
+def _diagnosis(prompt: str) -> dict[str, Any]:
+    """What a model answers: quotes copied from the (redacted) material it was shown."""
+    email = re.search(r"\[\[REDACTED_EMAIL_\d+\]\]", prompt)
+    return {
+        "failure_type": "instruction_gap", "root_cause": "The prompt has no refund policy.",
+        "confidence": "high", "confidence_reason": "The final answer promises a refund.",
+        "trace_summary": "Looked up the invoice, then promised a refund.",
+        "gap": "Expected an escalation; got a promised refund.",
+        "executive_summary": "The assistant promised a refund it may not give.",
+        "affected_component": "prompts/system.txt (within its control)",
+        "evidence": [{"run_id": "msg-4", "quote": FINAL},
+                     {"run_id": "msg-1", "quote": f"Hi, I'm {email.group(0) if email else '?'}"}],
+    }  # fmt: skip
+
+
+def _hypotheses(search: str = "Answer billing questions politely.\n") -> dict[str, Any]:
+    return {"hypotheses": [{
+        "rank": 1, "title": "State the refund policy", "strategy": "add_rule",
+        "rationale": "The prompt never says refunds need a human.",
+        "failure_type": "instruction_gap", "risk": "low", "risk_reasons": ["adds one rule"],
+        "expected_effect": "Refunds are escalated.",
+        "edits": [{"file": "prompts/system.txt", "search": search, "replace": f"{search}{RULE}\n"}],
+        "patterns": ["general.explicit-rule"],
+    }]}  # fmt: skip
+
+
+def _answer(raw: str) -> dict[str, Any]:
+    """The scripted answer for a request body: hypotheses when their schema is asked for."""
+    return _hypotheses() if "HypothesisSet" in raw else _diagnosis(raw)
+
+
+def _responses_body(text: str) -> dict[str, Any]:
+    return {
+        "id": "resp_1", "object": "response", "created_at": 1, "model": "gpt-4.1-2025-04-14",
+        "status": "completed", "parallel_tool_calls": True, "tool_choice": "auto", "tools": [],
+        "output": [{"type": "message", "id": "msg_1", "status": "completed", "role": "assistant",
+                    "content": [{"type": "output_text", "text": text, "annotations": []}]}],
+        "usage": {"input_tokens": 1200, "output_tokens": 300, "total_tokens": 1500,
+                  "input_tokens_details": {"cached_tokens": 0},
+                  "output_tokens_details": {"reasoning_tokens": 0}},
+    }  # fmt: skip
+
+
+def _chat_body(text: str) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "llama3.1:8b",
+        "choices": [{"index": 0, "finish_reason": "stop",
+                     "message": {"role": "assistant", "content": text}}],
+        "usage": {"prompt_tokens": 800, "completion_tokens": 200, "total_tokens": 1000},
+    }  # fmt: skip
+
+
+def _messages_body(text: str) -> dict[str, Any]:
+    return {
+        "id": "msg_01", "type": "message", "role": "assistant",
+        "model": "claude-sonnet-4-5-20250929",
+        "content": [{"type": "tool_use", "id": "toolu_01", "name": "answer",
+                     "input": json.loads(text)}],
+        "stop_reason": "tool_use", "stop_sequence": None,
+        "usage": {"input_tokens": 2000, "output_tokens": 400},
+    }  # fmt: skip
+
+
+def _gemini_body(text: str) -> dict[str, Any]:
+    return {
+        "candidates": [{"content": {"role": "model", "parts": [{"text": text}]},
+                        "finishReason": "STOP", "index": 0}],
+        "usageMetadata": {"promptTokenCount": 900, "candidatesTokenCount": 250,
+                          "totalTokenCount": 1150},
+        "modelVersion": "gemini-2.5-pro",
+    }  # fmt: skip
+
+
+def _sent_schema(vendor: str, body: dict[str, Any]) -> dict[str, Any]:
+    schema: dict[str, Any] = {
+        "openai": lambda: body["text"]["format"]["schema"],
+        "openai-compatible": lambda: body["response_format"]["json_schema"]["schema"],
+        "anthropic": lambda: body["tools"][0]["input_schema"],
+        "gemini": lambda: body["generationConfig"]["responseJsonSchema"],
+    }[vendor]()
+    return schema
+
+
+VENDORS: dict[str, tuple[str | re.Pattern[str], Callable[[str], dict[str, Any]]]] = {
+    "openai": ("/v1/responses", _responses_body),
+    "openai-compatible": ("/v1/chat/completions", _chat_body),
+    "anthropic": ("/v1/messages", _messages_body),
+    "gemini": (re.compile(r"/v1(beta)?/models/gemini-2.5-pro:generateContent"), _gemini_body),
+}
+
+
+def _settings(vendor: str, server: HTTPServer, root: Path, **env: str) -> Settings:
+    url = server.url_for("")
+    keys = {
+        "openai": {"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": f"{url}/v1"},
+        "openai-compatible": {},
+        "anthropic": {"ANTHROPIC_API_KEY": "sk-ant-test", "ANTHROPIC_BASE_URL": url},
+        "gemini": {"GEMINI_API_KEY": "AIza-test", "GEMINI_BASE_URL": url},
+    }[vendor]
+    base = f"{url}/v1" if vendor == "openai-compatible" else None
+    return Settings(provider=vendor, base_url=base, env={**keys, **env}, repo_root=root, model=None)
+
+
+def _serve(server: HTTPServer, vendor: str, answer: Callable[[str], Any]) -> list[str]:
+    """Answer every request of ``vendor``'s wire format; returns the raw bodies received."""
+    path, shape = VENDORS[vendor]
+    bodies: list[str] = []
+
+    def handler(request: WsgiRequest) -> Response:
+        raw = request.get_data(as_text=True)
+        bodies.append(raw)
+        text = json.dumps(answer(raw))
+        return Response(json.dumps(shape(text)), content_type="application/json")
+
+    server.expect_request(path, method="POST").respond_with_handler(handler)
+    return bodies
+
+
+@pytest.fixture
+def project(git_repo: Path) -> Path:
+    """A git repository with the agent's prompt file (committed) and the failing trace."""
+    (git_repo / "prompts").mkdir()
+    (git_repo / "prompts" / "system.txt").write_text(PROMPT)
+    shutil.copy(TRANSCRIPT, git_repo / "trace.json")
+    subprocess.run(["git", "-C", str(git_repo), "add", "."], check=True)
+    subprocess.run(["git", "-C", str(git_repo), "commit", "-qm", "agent"], check=True)
+    return git_repo
+
+
+def _analyze(root: Path, settings: Settings, analyser: LLMAnalyser | None = None) -> AnalysisResult:
+    options = AnalyzeOptions(context=ContextRequest(prompt_files=("prompts/system.txt",)))
+    return analyze(
+        root / "trace.json", project="billing", expected=EXPECTED, settings=settings,
+        options=options, analyser=analyser or LLMAnalyser(make_provider(settings), settings),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("vendor", list(VENDORS))
+def test_each_sdk_gets_redacted_material_and_its_answer_is_verified(
+    httpserver: HTTPServer, project: Path, vendor: str
+) -> None:
+    bodies = _serve(httpserver, vendor, _answer)
+    result = _analyze(project, _settings(vendor, httpserver, project))
+
+    assert len(bodies) == 2
+    for raw in bodies:
+        assert not [value for value in PLANTED if value in raw]
+        assert "[[REDACTED_KEY_" in raw and "[[REDACTED_EMAIL_" in raw
+    first, second = (json.loads(raw) for raw in bodies)
+    assert _sent_schema(vendor, first) == DiagnosisAnswer.model_json_schema()
+    hypothesis_schema = _sent_schema(vendor, second)
+    assert hypothesis_schema == HypothesisSet.model_json_schema()
+    fields = hypothesis_schema["$defs"]["HypothesisAnswer"]["properties"]
+    assert "valid" not in fields and "problems" not in fields
+    assert PROMPT in json.dumps(second) or PROMPT in json.dumps(second).replace("\\n", "\n")
+
+    evidence = result.diagnosis.evidence
+    assert [(e.run_id, e.verified) for e in evidence] == [("msg-4", True), ("msg-1", True)]
+    assert evidence[1].quote == f"Hi, I'm {EMAIL}"
+    assert result.diagnosis.confidence == "high"
+    assert result.hypotheses[0].valid and result.hypotheses[0].problems == ()
+    assert result.hypotheses[0].edits[0].replace.endswith(f"{RULE}\n")
+    assert result.analyser.provider == vendor and result.analyser.prompt_version == "V2"
+    assert result.usage.llm_calls == 2 and result.usage.input_tokens > 0
+
+
+def test_openai_model_and_cost_come_from_the_answers(httpserver: HTTPServer, project: Path) -> None:
+    _serve(httpserver, "openai", _answer)
+    result = _analyze(project, _settings("openai", httpserver, project))
+
+    assert result.analyser.model == "gpt-4.1"
+    assert (result.usage.input_tokens, result.usage.output_tokens) == (2400, 600)
+    assert result.usage.cost_usd == pytest.approx((2400 * 2.0 + 600 * 8.0) / 1e6)
+
+
+def test_rate_limited_call_is_retried_and_the_analysis_completes(
+    httpserver: HTTPServer, project: Path
+) -> None:
+    calls: list[str] = []
+
+    def handler(request: WsgiRequest) -> Response:
+        raw = request.get_data(as_text=True)
+        calls.append(raw)
+        if len(calls) == 1:
+            error = {"error": {"type": "rate_limit_error", "message": "slow down"}}
+            return Response(json.dumps(error), status=429, headers={"retry-after-ms": "5"})
+        body = _messages_body(json.dumps(_answer(raw)))
+        return Response(json.dumps(body), content_type="application/json")
+
+    httpserver.expect_request("/v1/messages", method="POST").respond_with_handler(handler)
+    result = _analyze(project, _settings("anthropic", httpserver, project))
+
+    assert len(calls) == 3 and calls[0] == calls[1]
+    assert result.usage.llm_calls == 2 and result.hypotheses[0].valid
+
+
+def _input(root: Path, *, full: bool = False) -> AnalyserInput:
+    """The analyser's input for the planted trace: condensed in full, or a stub."""
+    from refinery.analysis.condense import condense
+
+    trace = load_trace(root / "trace.json", Settings())
+    prompt = ContextFile(path="prompts/system.txt", role=FileRole.PROMPT, content=PROMPT)
+    condensed = condense(trace, [], 30_000).text if full else "[run msg-4] ..."
+    return AnalyserInput(
+        trace=trace, expected=EXPECTED, findings=(), condensed=condensed, files=(prompt,)
+    )
+
+
+def test_invalid_json_gets_one_repair_round_trip(project: Path) -> None:
+    fake = FakeProvider(
+        replies=["Sure! Here is the diagnosis: failure_type=instruction_gap", _diagnosis(""),
+                 _hypotheses()]
+    )  # fmt: skip
+    output = LLMAnalyser(fake, Settings()).analyse(_input(project))
+
+    assert len(fake.requests) == 3
+    repair = fake.requests[1]
+    assert repair.schema_name == "diagnosis"
+    assert "## Your previous answer was invalid" in repair.prompt
+    assert "no JSON object" in repair.prompt
+    assert output.diagnosis.failure_type == "instruction_gap"
+
+
+def test_schema_violation_twice_is_one_clear_error(project: Path) -> None:
+    wrong = {"failure_type": "cosmic_rays"}
+    fake = FakeProvider(replies=[wrong, wrong])
+
+    with pytest.raises(ProviderError) as caught:
+        LLMAnalyser(fake, Settings()).analyse(_input(project))
+
+    assert str(caught.value).startswith("fake returned an invalid diagnosis twice: try another")
+    assert "\n" not in str(caught.value).split(" (", 1)[0]
+
+
+def test_edit_that_does_not_match_is_retried_with_the_nearest_real_lines(project: Path) -> None:
+    fake = FakeProvider(
+        replies=[_diagnosis(""), _hypotheses("Answer billing question politely."), _hypotheses()]
+    )
+    output = LLMAnalyser(fake, Settings()).analyse(_input(project))
+
+    retry = fake.requests[2]
+    assert retry.schema_name == "hypotheses"
+    assert "## These edits did not apply" in retry.prompt
+    assert "hypothesis 1: prompts/system.txt: edit 1: search text not found" in retry.prompt
+    assert 'did you mean to match line 2: "Answer billing questions politely."' in retry.prompt
+    assert output.hypotheses[0].edits[0].search == "Answer billing questions politely.\n"
+
+
+def test_unverified_quote_is_flagged_and_lowers_confidence(project: Path) -> None:
+    invented = {**_diagnosis(""), "evidence": [{"run_id": "msg-4", "quote": "refund approved"}]}
+    fake = FakeProvider(replies=[invented, _hypotheses()])
+    diagnosis = LLMAnalyser(fake, Settings()).analyse(_input(project)).diagnosis
+
+    assert diagnosis.evidence[0].verified is False
+    assert diagnosis.confidence == "medium"
+    assert "1 of 1 evidence quotes were not found verbatim" in diagnosis.confidence_reason
+
+
+def test_prompt_version_switches_all_prompts_or_one(project: Path) -> None:
+    texts = {}
+    for version in ("V1", "V2"):
+        fake = FakeProvider(replies=[_diagnosis(""), _hypotheses()])
+        analyser = LLMAnalyser(fake, Settings(env={"REFINERY_PROMPT_VERSION": version}))
+        analyser.analyse(_input(project))
+        texts[version] = fake.requests[0]
+        assert analyser.prompt_version == version
+    v1_system = (Path(__file__).parents[2] / "src/refinery/llm/prompts").joinpath(
+        "DIAGNOSIS_SYSTEM_PROMPT.V1.txt"
+    )
+    assert v1_system.read_text() in texts["V1"].system
+    assert v1_system.read_text() not in texts["V2"].system
+    assert "## Token health" in texts["V2"].prompt and "## Token health" not in texts["V1"].prompt
+    mixed = Settings(env={"REFINERY_PROMPT_VERSION": "V2", "DIAGNOSIS_SYSTEM_PROMPT_VERSION": "v1"})
+    label = LLMAnalyser(FakeProvider(), mixed).prompt_version
+    assert "DIAGNOSIS_SYSTEM_PROMPT=V1" in label and "HOLISTIC_ANALYSIS_TEMPLATE=V2" in label
+
+
+def test_no_redact_sends_the_trace_as_is_and_warns(project: Path) -> None:
+    fake = FakeProvider(replies=[_diagnosis(""), _hypotheses()])
+    analyser = LLMAnalyser(fake, Settings(redact=False))
+    analyser.analyse(_input(project, full=True))
+
+    assert all(value in fake.requests[0].prompt for value in PLANTED)
+    assert analyser.warnings == [NO_REDACT_WARNING.format(provider="fake")]
+    assert LLMAnalyser(FakeProvider(), Settings()).warnings == []
+
+
+def test_pipeline_reports_analyser_and_usage_with_cost(project: Path) -> None:
+    settings = Settings(repo_root=project)
+    fake = FakeProvider(replies=[_diagnosis(""), _hypotheses()], model="gpt-4.1")
+    result = _analyze(project, settings, LLMAnalyser(fake, settings))
+
+    assert result.analyser.model_dump() == {
+        "provider": "fake", "model": "gpt-4.1", "prompt_version": "V2"
+    }  # fmt: skip
+    usage = result.usage
+    assert usage.llm_calls == 2 and usage.input_tokens > 1000 and usage.output_tokens > 50
+    assert usage.cost_usd == pytest.approx(
+        (usage.input_tokens * 2.0 + usage.output_tokens * 8.0) / 1e6, abs=2e-6
+    )
+    assert result.hypotheses[0].valid
+
+
+def test_hypotheses_answer_may_not_set_validity(project: Path) -> None:
+    claimed = _hypotheses()
+    claimed["hypotheses"][0]["valid"] = True
+    fake = FakeProvider(replies=[_diagnosis(""), claimed, _hypotheses()])
+    LLMAnalyser(fake, Settings()).analyse(_input(project))
+
+    assert "## Your previous answer was invalid" in fake.requests[2].prompt
+    assert isinstance(fake.requests[2], Request)
