@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -16,3 +17,17 @@ def git_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         subprocess.run(["git", "-C", str(tmp_path), "config", key, value], check=True)
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+_SERVICE_PREFIXES = (
+    "OPENAI_", "ANTHROPIC_", "GEMINI_", "GOOGLE_", "AZURE_OPENAI_", "LANGSMITH_", "LANGCHAIN_",
+    "LANGFUSE_", "REFINERY_",
+)  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def _no_ambient_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's own keys must never make a test call a real service or pick a provider."""
+    for name in list(os.environ):
+        if name.startswith(_SERVICE_PREFIXES):
+            monkeypatch.delenv(name)

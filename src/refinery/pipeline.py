@@ -197,7 +197,7 @@ def analyze(
         hypotheses=hypotheses,
         diffs=diffs,
         usage=output.usage,
-        warnings=tuple(warnings),
+        warnings=(*warnings, *getattr(chosen, "warnings", ())),
     )
     if options.apply is None:
         return result
@@ -288,8 +288,11 @@ def _condense(trace: Trace, findings: list[Finding], budget: int, on_progress: O
 def choose_analyser(settings: Settings) -> Analyser:
     """The LLM analyser configured by flags or keys, else the offline analyser."""
     from .analysis.offline import OfflineAnalyser
+    from .llm.provider import detect_provider
 
-    if settings.provider in (None, "offline"):
+    if settings.provider == "offline" or (
+        settings.provider is None and not detect_provider(settings)
+    ):
         return OfflineAnalyser()
     from .analysis.llm_analyst import llm_analyser
 

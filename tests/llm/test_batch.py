@@ -225,7 +225,7 @@ OPTIONS = AnalyzeOptions(context=ContextRequest(prompt_files=("prompts/system.tx
 
 
 def _interrupt_after(calls: int) -> tuple[list[float], Callable[[float], None]]:
-    """A sleep that records its pauses and is interrupted (Ctrl-C) on pause number ``calls``."""
+    """A sleep recording its pauses, interrupted (Ctrl-C) on pause ``calls`` (0: never)."""
     pauses: list[float] = []
 
     def sleep(seconds: float) -> None:

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from .app import app, state
+
+if TYPE_CHECKING:
+    from ..config import Settings
+    from ..pipeline import AnalysisResult, AnalyzeOptions
+    from ..progress import OnProgress
 
 _CONTEXT = "Project files"
 _ANALYSER = "Analyser"
@@ -20,14 +26,14 @@ def _split(values: list[str] | None) -> tuple[str, ...]:
 
 @app.command(no_args_is_help=True)
 def analyze(
-    trace: str = typer.Argument(
-        ..., help="A trace file (any supported format) or a LangSmith/Langfuse trace or run id."
+    trace: str | None = typer.Argument(
+        None, help="A trace file (any supported format) or a LangSmith/Langfuse trace or run id."
     ),
-    project: str = typer.Option(
-        ..., "--project", "-p", help="The agent's name; its files are remembered under it."
+    project: str | None = typer.Option(
+        None, "--project", "-p", help="The agent's name; its files are remembered under it."
     ),
-    expected: str = typer.Option(
-        ..., "--expected", "-e", help="One line: what the agent should have done."
+    expected: str | None = typer.Option(
+        None, "--expected", "-e", help="One line: what the agent should have done."
     ),
     prompt_files: list[str] = typer.Option(
         None, "--prompt-files", help="Prompt files, comma-separated.", rich_help_panel=_CONTEXT
@@ -88,6 +94,25 @@ def analyze(
         help="Base URL of an OpenAI-compatible server.",
         rich_help_panel=_ANALYSER,
     ),
+    batch: bool = typer.Option(
+        False,
+        "--batch",
+        help="Use the provider's batch API (OpenAI, Anthropic): cheaper, slower; resumable.",
+        rich_help_panel=_ANALYSER,
+    ),
+    resume: str | None = typer.Option(
+        None,
+        "--resume",
+        metavar="BATCH_ID",
+        help="Pick up a --batch analysis that was interrupted.",
+        rich_help_panel=_ANALYSER,
+    ),
+    no_redact: bool = typer.Option(
+        False,
+        "--no-redact",
+        help="Send keys, emails and phone numbers to the LLM unredacted (not recommended).",
+        rich_help_panel=_ANALYSER,
+    ),
     budget: int = typer.Option(
         30_000, "--budget", min=1000, help="Token budget for the condensed trace."
     ),
@@ -107,13 +132,12 @@ def analyze(
     """
     from ..config import load_settings
     from ..pipeline import AnalyzeOptions, ContextRequest
-    from ..pipeline import analyze as run_analysis
     from .render_analysis import render_analysis
     from .view import console_progress, stdout_console
 
     settings = load_settings(
         provider=provider, model=model, base_url=base_url, verbose=state.verbose or None
-    ).with_overrides(use_cache=False if no_cache else None)
+    ).with_overrides(use_cache=False if no_cache else None, redact=False if no_redact else None)
     context = ContextRequest(
         prompt_files=_split(prompt_files),
         eval_files=_split(eval_files),
@@ -134,13 +158,41 @@ def analyze(
         context=context,
     )
     with console_progress() as on_progress:
-        result = run_analysis(
-            trace, project=project, expected=expected, settings=settings, options=options,
-            on_progress=on_progress,
-        )  # fmt: skip
+        result = _run(trace, project, expected, resume, batch, settings, options, on_progress)
     render_analysis(result, stdout_console(), as_json=json_output)
     if not any(h.valid for h in result.hypotheses) and result.applied is None:
         raise typer.Exit(1)
+
+
+def _run(
+    trace: str | None,
+    project: str | None,
+    expected: str | None,
+    resume: str | None,
+    batch: bool,
+    settings: Settings,
+    options: AnalyzeOptions,
+    on_progress: OnProgress,
+) -> AnalysisResult:
+    """Resume a batch, submit one, or analyse now."""
+    from ..errors import InputError
+    from ..llm.batch import analyze_batch, resume_batch
+    from ..pipeline import analyze as run_analysis
+
+    if resume:
+        return resume_batch(resume, settings, on_progress=on_progress)
+    if not trace or not project or expected is None:
+        missing = [
+            n
+            for n, v in (("TRACE", trace), ("--project", project), ("--expected", expected))
+            if not v
+        ]
+        raise InputError(f"missing {', '.join(missing)}", "see refinery analyze --help")
+    run = analyze_batch if batch else run_analysis
+    return run(
+        trace, project=project, expected=expected, settings=settings, options=options,
+        on_progress=on_progress,
+    )  # fmt: skip
 
 
 def _apply_rank(value: str | None) -> int | None:

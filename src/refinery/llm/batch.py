@@ -9,16 +9,14 @@ Every submitted batch is recorded in ``.refinery/batches/<batch_id>.json``: the 
 the stage (``diagnosis``, ``hypotheses``), a hash of the exact request, the analysis inputs (trace
 reference, project, expected behaviour, options) and, once fetched, the answer.
 
-How resume works. The analysis is deterministic up to the LLM calls: the same trace, files and
-options give byte-identical (redacted) requests. ``resume_batch(batch_id)`` reads the record, re-
-runs the analysis with its saved inputs, provider and model, and lets ``BatchProvider`` answer each
-request from the records first: a request whose hash has a recorded answer is answered from it (no
-API call), one whose batch is still pending is polled instead of resubmitted. So if a run is
-interrupted while waiting for the diagnosis batch, resuming polls that batch, then submits the
-hypothesis batch; interrupted while waiting for the hypotheses, resuming reuses the recorded
-diagnosis and polls the hypothesis batch. If the inputs changed since (the trace or the files), the
-resumed batch no longer matches any request and resuming stops with an error rather than paying for
-a new analysis silently.
+How resume works. Up to the LLM calls the analysis is deterministic: the same trace, files and
+options give byte-identical (redacted) requests. ``resume_batch(batch_id)`` re-runs the analysis
+with the record's inputs, provider and model, and ``BatchProvider`` answers each request from the
+records first: a recorded answer is reused, a pending batch is polled (not resubmitted).
+Interrupted during the diagnosis batch, resuming polls it, then submits the hypotheses; interrupted
+during the hypotheses, it reuses the diagnosis and polls the hypothesis batch. If the trace or files
+changed since, the resumed batch matches no request and resuming stops with an error instead of
+paying for a new analysis silently.
 """
 
 from __future__ import annotations
@@ -86,17 +84,6 @@ class BatchBackend(Protocol):
         ...
 
 
-class BatchAnswer(BaseModel):
-    """A fetched batch answer, kept so a resumed analysis need not fetch it again."""
-
-    model_config = _FROZEN
-
-    text: str
-    model: str
-    input_tokens: int = 0
-    output_tokens: int = 0
-
-
 class BatchJob(BaseModel):
     """The analysis inputs needed to run it again on resume."""
 
@@ -123,8 +110,8 @@ class BatchRecord(BaseModel):
     request_hash: str
     submitted_at: str
     job: BatchJob
-    answer: BatchAnswer | None = None
-    """The answer once fetched."""
+    answer: Completion | None = None
+    """The answer once fetched, so a resumed analysis need not fetch it again."""
 
 
 class BatchProvider:
@@ -155,18 +142,14 @@ class BatchProvider:
     def complete(self, request: Request) -> Completion:
         """Answer from the records when resuming, else submit, poll and fetch a batch."""
         key = request_hash(self.name, self.model, request)
-        record = find_record(self.settings, key) if self.resume else None
+        record = find_record(self.settings, key, prefer=self.resume) if self.resume else None
         if record is None:
             record = self._submit(request, key)
         self.resumed = self.resumed or record.batch_id == self.resume
         if record.answer is not None:
-            return _completion(record.answer)
+            return record.answer
         completion = self._wait(record)
-        answer = BatchAnswer(
-            text=completion.text, model=completion.model,
-            input_tokens=completion.input_tokens, output_tokens=completion.output_tokens,
-        )  # fmt: skip
-        save_record(self.settings, record.model_copy(update={"answer": answer}))
+        save_record(self.settings, record.model_copy(update={"answer": completion}))
         return completion
 
     def _submit(self, request: Request, key: str) -> BatchRecord:
@@ -182,13 +165,11 @@ class BatchProvider:
             request_hash=key, submitted_at=datetime.now(UTC).isoformat(), job=self.job,
         )  # fmt: skip
         save_record(self.settings, record)
-        self.on_progress(
-            ProgressEvent(
-                stage="batch",
-                message=f"submitted {self.name} batch {batch_id} ({request.schema_name}); "
-                f"if interrupted, resume with: refinery analyze --resume {batch_id}",
-            )
+        message = (
+            f"submitted {self.name} batch {batch_id} ({request.schema_name}); "
+            f"if interrupted, resume with: refinery analyze --resume {batch_id}"
         )
+        self.on_progress(ProgressEvent(stage="batch", message=message))
         return record
 
     def _wait(self, record: BatchRecord) -> Completion:
@@ -214,13 +195,9 @@ class BatchProvider:
 
     def _poll(self, record: BatchRecord) -> BatchState:
         state = self.backend.state(record.batch_id)
+        message = f"{self.name} batch {record.batch_id} ({record.stage}): {state.status}"
         self.on_progress(
-            ProgressEvent(
-                stage="batch",
-                message=f"{self.name} batch {record.batch_id} ({record.stage}): {state.status}",
-                done=state.done,
-                total=state.total,
-            )
+            ProgressEvent(stage="batch", message=message, done=state.done, total=state.total)
         )
         return state
 
@@ -262,28 +239,20 @@ def load_record(settings: Settings, batch_id: str) -> BatchRecord:
         raise InputError(f"cannot read the record of batch {batch_id}: {exc}") from exc
 
 
-def find_record(settings: Settings, key: str) -> BatchRecord | None:
-    """The latest recorded batch for the request with hash ``key``, if any."""
-    folder = batches_dir(settings)
-    paths = (
-        sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime) if folder.is_dir() else []
-    )
+def find_record(settings: Settings, key: str, *, prefer: str | None = None) -> BatchRecord | None:
+    """The batch recorded for request hash ``key``: ``prefer`` when it matches, else the latest."""
+    paths = sorted(batches_dir(settings).glob("*.json"), key=lambda p: p.stat().st_mtime)
     records = [BatchRecord.model_validate_json(p.read_text(encoding="utf-8")) for p in paths]
     matching = [record for record in records if record.request_hash == key]
-    return matching[-1] if matching else None
+    preferred = [record for record in matching if record.batch_id == prefer]
+    chosen = preferred or matching
+    return chosen[-1] if chosen else None
 
 
 def _safe_id(batch_id: str) -> str:
     if not batch_id or not all(c.isalnum() or c in "_-" for c in batch_id):
         raise InputError(f"{batch_id!r} is not a batch id", "use the id Refinery printed")
     return batch_id
-
-
-def _completion(answer: BatchAnswer) -> Completion:
-    return Completion(
-        text=answer.text, model=answer.model,
-        input_tokens=answer.input_tokens, output_tokens=answer.output_tokens,
-    )  # fmt: skip
 
 
 @contextmanager
