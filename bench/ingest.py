@@ -202,7 +202,7 @@ def write_langsmith(out: TextIO, count: int) -> None:
     }  # fmt: skip
     out.write('{"runs": [')
     out.write(json.dumps(root_run))
-    for step in steps((count - 1) // 2):
+    for step in steps(count // 2):
         out.write(",\n" + json.dumps(langsmith_llm(step, root, root_order)))
         out.write(",\n" + json.dumps(langsmith_tool(step, root, root_order)))
     out.write("]}\n")
@@ -290,7 +290,7 @@ def write_otlp(out: TextIO, count: int) -> None:
     out.write('{"resourceSpans": [{"resource": ' + json.dumps(resource))
     out.write(', "scopeSpans": [{"scope": {"name": "openinference.instrumentation.langchain"}, ')
     out.write('"spans": [' + json.dumps(root))
-    for step in steps((count - 1) // 2):
+    for step in steps(count // 2):
         out.write(",\n" + json.dumps(otlp_llm(step)) + ",\n" + json.dumps(otlp_tool(step)))
     out.write("]}]}]}\n")
 

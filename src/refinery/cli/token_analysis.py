@@ -71,7 +71,7 @@ def token_analysis(
         return
     from rich.console import Console
 
-    render_token_report(report, Console(highlight=False))
+    render_token_report(report, Console(highlight=False, soft_wrap=True))
 
 
 def render_token_report(report: TokenReport, console: Console) -> None:

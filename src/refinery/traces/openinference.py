@@ -321,6 +321,8 @@ def as_int(value: Any) -> int | None:
 
 def _usage(plain: dict[str, Any]) -> TokenUsage | None:
     for prompt_key, completion_key, total_key in _USAGE_KEYS:
+        if prompt_key not in plain and completion_key not in plain and total_key not in plain:
+            continue
         prompt, completion = as_int(plain.get(prompt_key)), as_int(plain.get(completion_key))
         total = as_int(plain.get(total_key))
         if prompt is None and completion is None and total is None:

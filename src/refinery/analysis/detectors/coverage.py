@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 
 from ...traces.model import Run, RunKind, Trace
 from ..findings import DetectorInput, Finding, Severity, detector
@@ -36,11 +36,17 @@ class Expectation:
     """Concepts of the positive clauses."""
     forbidden: frozenset[str]
     """Concepts of the negated clauses."""
+    words: Mapping[str, str] = field(default_factory=dict)
+    """Each concept as the user wrote it, for messages people read."""
 
     @property
     def terms(self) -> frozenset[str]:
         """Every concept the expectation is about."""
         return self.required | self.forbidden
+
+    def describe(self, concepts: Iterable[str]) -> str:
+        """The concepts in the user's own words, comma-separated."""
+        return ", ".join(sorted({self.words.get(c, c) for c in concepts}))
 
 
 def expectation(text: str) -> Expectation:
@@ -48,13 +54,15 @@ def expectation(text: str) -> Expectation:
     ignore = vocabulary().expectation_words
     required: set[str] = set()
     forbidden: set[str] = set()
+    words: dict[str, str] = {}
     for clause in _CLAUSE.split(text):
         negated = False
         for token in tokens(clause):
             negated = negated or token.negation
             if not token.negation and token.term not in ignore:
                 (forbidden if negated else required).add(token.term)
-    return Expectation(required=frozenset(required), forbidden=frozenset(forbidden))
+                words.setdefault(token.term, clause[token.start : token.end].lower())
+    return Expectation(required=frozenset(required), forbidden=frozenset(forbidden), words=words)
 
 
 def _needed(terms: frozenset[str]) -> int:
@@ -114,7 +122,7 @@ def _prompt_findings(data: DetectorInput, wanted: Expectation) -> Iterator[Findi
         yield _covered(data, prompts, passage, run, name)
         return
     where = "no system prompt in the trace or prompt file" if not sources else "no prompt rule"
-    message = f"{where} addresses the expected behaviour ({', '.join(sorted(wanted.terms))})"
+    message = f"{where} addresses the expected behaviour ({wanted.describe(wanted.terms)})"
     evidence = passage.text[:EVIDENCE_CHARS] if passage and run else ""
     anchor = run or _anchor(data.trace)
     yield finding("expectation_not_in_prompt", Severity.MEDIUM, anchor, message, evidence)
@@ -160,22 +168,24 @@ def _output_findings(trace: Trace, wanted: Expectation) -> Iterator[Finding]:
     bad = wanted.forbidden & said
     if wanted.forbidden and len(bad) >= _needed(wanted.forbidden):
         span = _first_span(found, bad) or (0, 0)
-        message = f"the final output contains what it should not ({', '.join(sorted(bad))})"
+        message = f"the final output contains what it should not ({wanted.describe(bad)})"
         yield finding("expectation_not_met", Severity.MEDIUM, run, message, window(text, *span))
         return
     if not wanted.required:
         return
     missing = wanted.required - said
     if len(wanted.required) - len(missing) < _needed(wanted.required):
-        yield _unmet(run, text, found, missing)
+        yield _unmet(run, text, found, missing, wanted)
         return
     span = _first_span(found, wanted.required) or (0, 0)
     message = "the final output appears to do what was expected (lexical match)"
     yield finding("expectation_met", Severity.INFO, run, message, window(text, *span))
 
 
-def _unmet(run: Run, text: str, found: list[Token], missing: frozenset[str]) -> Finding:
-    message = f"the final output lacks what was expected ({', '.join(sorted(missing))})"
+def _unmet(
+    run: Run, text: str, found: list[Token], missing: frozenset[str], wanted: Expectation
+) -> Finding:
+    message = f"the final output lacks what was expected ({wanted.describe(missing)})"
     opposites = {vocabulary().antonyms[t] for t in missing if t in vocabulary().antonyms}
     span = _first_span(found, frozenset(opposites))
     if span is None:
