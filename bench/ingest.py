@@ -31,11 +31,43 @@ from pathlib import Path
 from typing import Any, TextIO
 
 MODEL = "gpt-4o-mini"
-_WORDS = (
-    "agent tool weather city forecast customer order refund policy account booking flight "
-    "delay baggage search result document retrieve summary answer question please check "
-    "status error timeout retry value number date time price total currency available"
-).split()
+_WORDS = [
+    "agent",
+    "tool",
+    "weather",
+    "city",
+    "forecast",
+    "customer",
+    "order",
+    "refund",
+    "policy",
+    "account",
+    "booking",
+    "flight",
+    "delay",
+    "baggage",
+    "search",
+    "result",
+    "document",
+    "retrieve",
+    "summary",
+    "answer",
+    "question",
+    "please",
+    "check",
+    "status",
+    "error",
+    "timeout",
+    "retry",
+    "value",
+    "number",
+    "date",
+    "time",
+    "price",
+    "total",
+    "currency",
+    "available",
+]
 _SYSTEM = " ".join(
     f"Rule {i}: always check the {_WORDS[i * 7 % len(_WORDS)]} with a tool before answering; "
     "never invent data, and say so plainly when a tool fails or returns nothing useful."
@@ -119,8 +151,12 @@ def _when(step: int, offset_ms: int) -> datetime:
 
 
 def _lc(kind: str, **kwargs: Any) -> dict[str, Any]:
-    return {"lc": 1, "type": "constructor", "id": ["langchain", "schema", "messages", kind],
-            "kwargs": kwargs}  # fmt: skip
+    return {
+        "lc": 1,
+        "type": "constructor",
+        "id": ["langchain", "schema", "messages", kind],
+        "kwargs": kwargs,
+    }
 
 
 def _history(step: Step) -> list[dict[str, Any]]:
@@ -160,20 +196,39 @@ def langsmith_llm(step: Step, root: str, root_order: str) -> dict[str, Any]:
         "output_tokens": step.completion_tokens,
         "total_tokens": step.prompt_tokens + step.completion_tokens,
     }
-    call = {"name": step.tool, "args": json.loads(step.args), "id": step.call_id, "type": "tool_call"}
+    call = {
+        "name": step.tool,
+        "args": json.loads(step.args),
+        "id": step.call_id,
+        "type": "tool_call",
+    }
     message = _lc(
-        "AIMessage", content="", type="ai", tool_calls=[call], usage_metadata=usage,
+        "AIMessage",
+        content="",
+        type="ai",
+        tool_calls=[call],
+        usage_metadata=usage,
         response_metadata={"finish_reason": "tool_calls", "model_name": MODEL},
-    )  # fmt: skip
+    )
     return {
         **_ls_run(step, root, root_order, "llm", 0),
         "name": "ChatOpenAI",
         "inputs": {"messages": [_history(step)]},
         "outputs": {
-            "generations": [[{"text": "", "generation_info": {"finish_reason": "tool_calls"},
-                              "type": "ChatGeneration", "message": message}]],
-            "llm_output": {"model_name": MODEL}, "run": None, "type": "LLMResult",
-        },  # fmt: skip
+            "generations": [
+                [
+                    {
+                        "text": "",
+                        "generation_info": {"finish_reason": "tool_calls"},
+                        "type": "ChatGeneration",
+                        "message": message,
+                    }
+                ]
+            ],
+            "llm_output": {"model_name": MODEL},
+            "run": None,
+            "type": "LLMResult",
+        },
         "extra": {
             "invocation_params": {"model": MODEL, "_type": "openai-chat", "tools": _TOOLS},
             "metadata": {"ls_provider": "openai", "ls_model_name": MODEL, "usage_metadata": usage},
@@ -185,10 +240,20 @@ def langsmith_tool(step: Step, root: str, root_order: str) -> dict[str, Any]:
     run = {**_ls_run(step, root, root_order, "tool", 400), "name": step.tool}
     run["inputs"] = {"input": step.args}
     if step.failed:
-        return {**run, "status": "error", "outputs": None,
-                "error": f"TimeoutError('{step.tool} timed out after 30s')"}  # fmt: skip
-    tool_message = _lc("ToolMessage", content=step.result, type="tool",
-                       tool_call_id=step.call_id, name=step.tool, status="success")  # fmt: skip
+        return {
+            **run,
+            "status": "error",
+            "outputs": None,
+            "error": f"TimeoutError('{step.tool} timed out after 30s')",
+        }
+    tool_message = _lc(
+        "ToolMessage",
+        content=step.result,
+        type="tool",
+        tool_call_id=step.call_id,
+        name=step.tool,
+        status="success",
+    )
     return {**run, "outputs": {"output": tool_message}}
 
 
@@ -196,10 +261,17 @@ def write_langsmith(out: TextIO, count: int) -> None:
     root = "00000000-0000-4000-8000-000000000001"
     root_order = f"{_START.strftime('%Y%m%dT%H%M%S%fZ')}{root}"
     root_run = {
-        "id": root, "trace_id": root, "parent_run_id": None, "dotted_order": root_order,
-        "name": "agent", "run_type": "chain", "start_time": _START.isoformat(),
-        "inputs": {"input": "help me"}, "outputs": {"output": "done"}, "status": "success",
-    }  # fmt: skip
+        "id": root,
+        "trace_id": root,
+        "parent_run_id": None,
+        "dotted_order": root_order,
+        "name": "agent",
+        "run_type": "chain",
+        "start_time": _START.isoformat(),
+        "inputs": {"input": "help me"},
+        "outputs": {"output": "done"},
+        "status": "success",
+    }
     out.write('{"runs": [')
     out.write(json.dumps(root_run))
     for step in steps(count // 2):
@@ -220,11 +292,16 @@ def _attr(key: str, value: Any) -> dict[str, Any]:
 def _span(span_id: str, name: str, step: Step, offset: int, attrs: list[Any]) -> dict[str, Any]:
     start = int(_when(step.index, offset).timestamp() * 1e9)
     return {
-        "traceId": "4bf92f3577b34da6a3ce929d0e0e4736", "spanId": span_id,
-        "parentSpanId": "00f067aa0ba902b7", "name": name, "kind": 1,
-        "startTimeUnixNano": str(start), "endTimeUnixNano": str(start + 300_000_000),
-        "attributes": attrs, "status": {},
-    }  # fmt: skip
+        "traceId": "4bf92f3577b34da6a3ce929d0e0e4736",
+        "spanId": span_id,
+        "parentSpanId": "00f067aa0ba902b7",
+        "name": name,
+        "kind": 1,
+        "startTimeUnixNano": str(start),
+        "endTimeUnixNano": str(start + 300_000_000),
+        "attributes": attrs,
+        "status": {},
+    }
 
 
 def _message_attrs(prefix: str, index: int, role: str, content: str) -> list[dict[str, Any]]:
@@ -234,12 +311,14 @@ def _message_attrs(prefix: str, index: int, role: str, content: str) -> list[dic
 
 def otlp_llm(step: Step) -> dict[str, Any]:
     attrs = [
-        _attr("openinference.span.kind", "LLM"), _attr("llm.model_name", MODEL),
-        _attr("llm.provider", "openai"), _attr("llm.system", "openai"),
+        _attr("openinference.span.kind", "LLM"),
+        _attr("llm.model_name", MODEL),
+        _attr("llm.provider", "openai"),
+        _attr("llm.system", "openai"),
         _attr("llm.invocation_parameters", json.dumps({"model": MODEL, "temperature": 0})),
         *_message_attrs("llm.input_messages", 0, "system", _SYSTEM),
         *_message_attrs("llm.input_messages", 1, "user", step.question),
-    ]  # fmt: skip
+    ]
     if step.previous:
         call_id, tool, args, result = step.previous
         attrs += [
@@ -253,38 +332,66 @@ def otlp_llm(step: Step) -> dict[str, Any]:
     call = "llm.output_messages.0.message.tool_calls.0.tool_call"
     attrs += [
         _attr("llm.output_messages.0.message.role", "assistant"),
-        _attr(f"{call}.id", step.call_id), _attr(f"{call}.function.name", step.tool),
+        _attr(f"{call}.id", step.call_id),
+        _attr(f"{call}.function.name", step.tool),
         _attr(f"{call}.function.arguments", step.args),
         _attr("llm.token_count.prompt", step.prompt_tokens),
         _attr("llm.token_count.completion", step.completion_tokens),
         _attr("llm.token_count.total", step.prompt_tokens + step.completion_tokens),
-    ]  # fmt: skip
+    ]
     return _span(step.llm_id.replace("-", "")[:16], "ChatOpenAI", step, 0, attrs)
 
 
 def otlp_tool(step: Step) -> dict[str, Any]:
     attrs = [
-        _attr("openinference.span.kind", "TOOL"), _attr("tool.name", step.tool),
-        _attr("tool_call.id", step.call_id), _attr("input.value", step.args),
+        _attr("openinference.span.kind", "TOOL"),
+        _attr("tool.name", step.tool),
+        _attr("tool_call.id", step.call_id),
+        _attr("input.value", step.args),
         _attr("input.mime_type", "application/json"),
-    ]  # fmt: skip
+    ]
     span = _span(step.tool_id.replace("-", "")[:16], step.tool, step, 400, attrs)
     if not step.failed:
         attrs.append(_attr("output.value", step.result))
         return span
     message = f"{step.tool} timed out after 30s"
-    event = {"name": "exception", "timeUnixNano": span["endTimeUnixNano"], "attributes": [
-        _attr("exception.type", "TimeoutError"), _attr("exception.message", message)]}  # fmt: skip
+    event = {
+        "name": "exception",
+        "timeUnixNano": span["endTimeUnixNano"],
+        "attributes": [
+            _attr("exception.type", "TimeoutError"),
+            _attr("exception.message", message),
+        ],
+    }
     return {**span, "status": {"code": 2, "message": message}, "events": [event]}
 
 
 def write_otlp(out: TextIO, count: int) -> None:
-    root_step = Step(index=0, llm_id="", tool_id="", call_id="", question="", previous=None,
-                     tool="", args="", result="", failed=False, prompt_tokens=0,
-                     completion_tokens=0)  # fmt: skip
-    root = _span("00f067aa0ba902b7", "agent", root_step, 0,
-                 [_attr("openinference.span.kind", "AGENT"), _attr("input.value", "help me"),
-                  _attr("output.value", "done")])  # fmt: skip
+    root_step = Step(
+        index=0,
+        llm_id="",
+        tool_id="",
+        call_id="",
+        question="",
+        previous=None,
+        tool="",
+        args="",
+        result="",
+        failed=False,
+        prompt_tokens=0,
+        completion_tokens=0,
+    )
+    root = _span(
+        "00f067aa0ba902b7",
+        "agent",
+        root_step,
+        0,
+        [
+            _attr("openinference.span.kind", "AGENT"),
+            _attr("input.value", "help me"),
+            _attr("output.value", "done"),
+        ],
+    )
     del root["parentSpanId"]
     resource = {"attributes": [_attr("service.name", "bench-agent")]}
     out.write('{"resourceSpans": [{"resource": ' + json.dumps(resource))
@@ -302,20 +409,23 @@ def measure(path: Path, *, memory: bool) -> dict[str, float]:
     from refinery.analysis.tokens import analyse_tokens
     from refinery.traces.sources import load_trace_file
 
-    data = path.read_bytes()
-    json_s = _best(lambda: json.loads(data))
-    del data
-    gc.collect()
+    json_s = _json_seconds(path)
     started = time.perf_counter()
     trace = load_trace_file(path)
     load_s = time.perf_counter() - started
     started = time.perf_counter()
     report = analyse_tokens(trace)
     tokens_s = time.perf_counter() - started
-    figures = {"runs": len(trace), "failed": sum(r.failed for r in trace.runs),
-               "size_mb": path.stat().st_size / 1e6, "json_s": json_s, "load_s": load_s,
-               "time_ratio": load_s / json_s, "tokens_s": tokens_s,
-               "total_tokens": report.total_tokens}  # fmt: skip
+    figures = {
+        "runs": len(trace),
+        "failed": sum(r.failed for r in trace.runs),
+        "size_mb": path.stat().st_size / 1e6,
+        "json_s": json_s,
+        "load_s": load_s,
+        "time_ratio": load_s / json_s,
+        "tokens_s": tokens_s,
+        "total_tokens": report.total_tokens,
+    }
     del trace, report
     gc.collect()
     if memory:
@@ -324,11 +434,13 @@ def measure(path: Path, *, memory: bool) -> dict[str, float]:
     return figures
 
 
-def _best(fn: Callable[[], Any], repeat: int = 2) -> float:
+def _json_seconds(path: Path, repeat: int = 2) -> float:
+    """The best of ``repeat`` timings of ``json.loads`` on the file's bytes."""
+    data = path.read_bytes()
     times = []
     for _ in range(repeat):
         started = time.perf_counter()
-        fn()
+        json.loads(data)
         times.append(time.perf_counter() - started)
         gc.collect()
     return min(times)

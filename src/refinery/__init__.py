@@ -1,31 +1,91 @@
 """Refinery: from a failing agent trace and an expectation to a safely applied fix.
 
 One trace and one line of expected behaviour become a diagnosis, ranked fixes and a safely applied
-change.
-
-The public API is what this module exports; the CLI is a thin layer over it.
+change. The public API is what this module exports; the CLI is a thin layer over it. Names are
+imported on first use so that ``refinery --help`` does not pay for pydantic or the pipeline.
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .errors import ApplyRefused, ConfigError, InputError, ProviderError, RefineryError
-from .traces.model import Message, Run, RunKind, TokenUsage, ToolCall, Trace
-from .traces.sources import load_trace
+
+if TYPE_CHECKING:
+    from .analysis.findings import Finding
+    from .analysis.schema import Diagnosis, Edit, Evidence, FailureType, Hypothesis
+    from .config import Settings, load_settings
+    from .fixes.apply import apply_change, dry_run, undo
+    from .fixes.change import Change
+    from .pipeline import AnalysisResult, AnalyzeOptions, ContextRequest, analyze
+    from .traces.model import Message, Run, RunKind, TokenUsage, ToolCall, Trace
+    from .traces.sources import load_trace
 
 __version__ = "0.1.0"
 
+_LAZY = {
+    "AnalysisResult": "pipeline",
+    "AnalyzeOptions": "pipeline",
+    "ContextRequest": "pipeline",
+    "analyze": "pipeline",
+    "Change": "fixes.change",
+    "apply_change": "fixes.apply",
+    "dry_run": "fixes.apply",
+    "undo": "fixes.apply",
+    "Diagnosis": "analysis.schema",
+    "Edit": "analysis.schema",
+    "Evidence": "analysis.schema",
+    "FailureType": "analysis.schema",
+    "Hypothesis": "analysis.schema",
+    "Finding": "analysis.findings",
+    "Settings": "config",
+    "load_settings": "config",
+    "Message": "traces.model",
+    "Run": "traces.model",
+    "RunKind": "traces.model",
+    "TokenUsage": "traces.model",
+    "ToolCall": "traces.model",
+    "Trace": "traces.model",
+    "load_trace": "traces.sources",
+}
+
 __all__ = [
+    "AnalysisResult",
+    "AnalyzeOptions",
     "ApplyRefused",
+    "Change",
     "ConfigError",
+    "ContextRequest",
+    "Diagnosis",
+    "Edit",
+    "Evidence",
+    "FailureType",
+    "Finding",
+    "Hypothesis",
     "InputError",
     "Message",
     "ProviderError",
     "RefineryError",
     "Run",
     "RunKind",
+    "Settings",
     "TokenUsage",
     "ToolCall",
     "Trace",
-    "__version__",
+    "analyze",
+    "apply_change",
+    "dry_run",
+    "load_settings",
     "load_trace",
+    "undo",
+    "__version__",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'refinery' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    globals()[name] = value
+    return value

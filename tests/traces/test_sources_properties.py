@@ -303,7 +303,7 @@ TRANSCRIPT = st.one_of(
 SHAPED = st.one_of(OTLP, TREE, LANGFUSE, st.lists(RUN, min_size=1, max_size=4), TRANSCRIPT)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(SHAPED, st.sampled_from([None, 0, 1, 3]))
 def test_format_shaped_documents_raise_only_refinery_errors(
     tmp_path_factory: Any, doc: Any, select: int | None
