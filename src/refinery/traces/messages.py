@@ -70,9 +70,13 @@ def to_text(value: Any) -> str:
     return _dumps(value)
 
 
+# One encoder for every call: json.dumps with options builds a new JSONEncoder each time.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
+
+
 def _dumps(value: Any) -> str:
     try:
-        return json.dumps(value, ensure_ascii=False, default=str)
+        return _ENCODER.encode(value)
     except (ValueError, RecursionError):  # circular or too deep: still show something
         return str(value)[:10_000]
 
