@@ -9,6 +9,8 @@ from bpe_openai import _bindings
 from refinery.analysis.tokens import (
     HealthLabel,
     TokenCounter,
+    _count_with_encoding,
+    _encoding,
     analyse_tokens,
     count_tokens,
     counts_exact,
@@ -59,6 +61,15 @@ def test_other_families_are_scaled_o200k_estimates() -> None:
 def test_text_longer_than_the_tokenizer_accepts_is_counted_in_chunks() -> None:
     text = PROSE * 5000  # ~400,000 characters, ~80,000 tokens
     assert count_tokens(text, "gpt-4o") == _reference(text)
+
+
+def test_public_encoding_fallback_counts_long_text_exactly_in_chunks() -> None:
+    text = PROSE * 5000
+    assert _count_with_encoding(_encoding("o200k_base"), text) == _reference(text)
+
+
+def test_lone_surrogates_are_counted_not_raised() -> None:
+    assert count_tokens("broken \ud800 export", "gpt-4o") == _reference("broken ? export")
 
 
 def test_each_distinct_string_is_counted_once() -> None:

@@ -99,8 +99,8 @@ def summarise(trace: Trace, flagged: set[str]) -> str:
     steps = [r for r in trace.runs if r.kind in _STEP_KINDS or (r.failed and r.id in flagged)]
     kept = steps
     if len(steps) > _MAX_STEPS:
-        edge = set(steps[:4] + steps[-4:])
-        kept = [r for r in steps if r in edge or r.id in flagged][: _MAX_STEPS * 2]
+        edge = {r.id for r in steps[:4] + steps[-4:]}
+        kept = [r for r in steps if r.id in edge or r.id in flagged][: _MAX_STEPS * 2]
     lines = [f'1. The user asked: "{short(facts.user_input)}"'] if facts.user_input else []
     for run in kept:
         lines.append(f"{len(lines) + 1}. {_step(run)}")

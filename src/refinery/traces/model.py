@@ -184,13 +184,15 @@ class Trace(BaseModel):
     _by_id: dict[str, Run] = PrivateAttr(default_factory=dict)
     _children: dict[str | None, list[Run]] = PrivateAttr(default_factory=dict)
     _depth: dict[str, int] = PrivateAttr(default_factory=dict)
+    _position: dict[str, int] = PrivateAttr(default_factory=dict)
 
     def model_post_init(self, context: Any, /) -> None:
-        """Build the id, children and depth indices once."""
+        """Build the id, children, depth and position indices once."""
         # Local names: private attributes go through pydantic's __getattr__ on every access.
-        by_id, children, depth = self._by_id, self._children, self._depth
-        for run in self.runs:
+        by_id, children, depth, position = self._by_id, self._children, self._depth, self._position
+        for index, run in enumerate(self.runs):
             by_id[run.id] = run
+            position[run.id] = index
             parent = run.parent_id
             children.setdefault(parent, []).append(run)
             depth[run.id] = depth.get(parent, -1) + 1 if parent else 0
@@ -242,7 +244,7 @@ class Trace(BaseModel):
 
     def position(self, run_id: str) -> int:
         """The run's index in execution order."""
-        return self.runs.index(self._by_id[run_id])
+        return self._position[run_id]
 
     def of_kind(self, *kinds: RunKind) -> list[Run]:
         """Runs of the given kinds, in execution order."""
