@@ -107,3 +107,20 @@ def test_missing_file_is_one_error_line_and_exit_2(
         "error: cannot read trace missing.json: no such file: give a path to a trace file, "
         "or a LangSmith/Langfuse trace id\n"
     )
+
+
+def test_progress_off_a_terminal_writes_each_measured_step_once() -> None:
+    from io import StringIO
+
+    from rich.console import Console
+
+    from refinery.cli.progress_view import describe, progress_to
+    from refinery.progress import ProgressEvent
+
+    sink = StringIO()
+    with progress_to(Console(file=sink, force_terminal=False, width=200)) as on_progress:
+        on_progress(ProgressEvent(stage="parse", message="parsing trace.json"))
+        for done in (1, 2):
+            on_progress(ProgressEvent(stage="fetch", message="fetching runs", done=done, total=4))
+    assert sink.getvalue() == "fetch: fetching runs (25%)\n"
+    assert describe(ProgressEvent(stage="fetch", message="runs", done=1200)) == "runs (1,200)"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from ...traces.model import Run, RunKind, Trace
 from ..findings import DetectorInput, Finding, Severity, detector
@@ -28,6 +29,7 @@ class _Tally:
     consecutive: bool = False
 
 
+@lru_cache(maxsize=8192)
 def _canonical_args(arguments: str) -> str:
     try:
         return json.dumps(json.loads(arguments), sort_keys=True)
