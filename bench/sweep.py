@@ -23,6 +23,7 @@ import argparse
 import json
 import re
 import statistics
+import subprocess
 import tempfile
 import time
 import traceback
@@ -101,8 +102,8 @@ class Outcome:
     """Quality problems spotted in the output (duplicate titles, unverified quotes...)."""
     hit_runs: list[str] = field(default_factory=list)
     """Diagnosis evidence runs and high-severity finding runs (for localisation)."""
-    first_failed: str | None = None
-    """The first failed run in execution order (the localisation baseline)."""
+    baselines: dict[str, list[str]] = field(default_factory=dict)
+    """Trivial localisation guesses: first failed span, all failed spans, first/last LLM span."""
     executive: str = ""
 
 
@@ -160,6 +161,8 @@ def _who_expected(path: Path) -> str:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return GENERIC
+    if not isinstance(doc, dict):  # AgentRx's magentic files are the bare message history
+        return GENERIC
     truth = str(doc.get("ground_truth") or "").strip()
     return f"The final answer should be {truth}" if truth else GENERIC
 
@@ -175,6 +178,8 @@ def _agentrx() -> Iterator[Case]:
     root = BENCH / "agentrx"
     yield from _tau(root / "data" / "tau_retail" / "tau_dataset_failed.json", "agentrx")
     for path in sorted((root / "data" / "magentic_dataset").glob("*.json")):
+        if path.name == "steps_by_id.json":  # an index of the steps, not a trajectory
+            continue
         yield Case(group="agentrx", ref=str(path), expected=_who_expected(path))
     for path in sorted((root / "trajectories").rglob("*.json")):
         if path.name != "trajectories_info.json":
@@ -190,6 +195,7 @@ def run_case(case: Case, context: str) -> Outcome:
 
     out = Outcome(group=case.group, ref=case.ref)
     with tempfile.TemporaryDirectory() as tmp:
+        _git_repo(tmp)
         settings = load_settings(repo_root=Path(tmp))
         started = time.perf_counter()
         try:
@@ -202,9 +208,9 @@ def run_case(case: Case, context: str) -> Outcome:
             return out
         out.load_seconds = time.perf_counter() - started
         out.format, out.runs = trace.format, len(trace)
-        failed = [r.id for r in trace.runs if r.failed]
-        out.first_failed = failed[0] if failed else None
+        out.baselines = _baselines(trace)
         options = AnalyzeOptions(
+            allow_dirty=True,
             context=ContextRequest(extract_from_trace=context == "extract", cwd=Path(tmp))
         )
         started = time.perf_counter()
@@ -230,13 +236,35 @@ def run_case(case: Case, context: str) -> Outcome:
     return out
 
 
+def _baselines(trace: Any) -> dict[str, list[str]]:
+    failed = [r.id for r in trace.runs if r.failed]
+    llm = [r.id for r in trace.runs if r.kind.value == "llm"]
+    return {
+        "first failed span": failed[:1],
+        "every failed span": failed,
+        "first LLM span": llm[:1],
+        "last LLM span": llm[-1:],
+    }
+
+
+def _git_repo(tmp: str) -> None:
+    """A throwaway repository with one commit, as ``--apply``'s dry run requires."""
+    git = ["git", "-C", tmp, "-c", "user.name=sweep", "-c", "user.email=sweep@localhost"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "init"], check=True)
+
+
 def _score(out: Outcome, result: Any) -> None:
     diagnosis = result.diagnosis
     out.failure_type = diagnosis.failure_type.value
     out.confidence = diagnosis.confidence.value
     out.findings = len(result.findings)
     out.hypotheses = len(result.hypotheses)
-    out.valid_hypotheses = sum(h.valid for h in result.hypotheses)
+    # Extracted files are new to git, which only ``--apply`` cares about: count edits that place.
+    out.valid_hypotheses = sum(
+        bool(h.edits) and all("git" in p or "commit" in p for p in h.problems)
+        for h in result.hypotheses
+    )
     out.evidence = len(diagnosis.evidence)
     out.verified = all(e.verified for e in diagnosis.evidence)
     out.executive = diagnosis.executive_summary
@@ -265,14 +293,21 @@ def _quality(result: Any) -> Iterator[str]:
         "affected_component": diagnosis.affected_component,
     }
     for name, text in texts.items():
-        if re.search(r"\{\w+\}|\.\.(?!\.)|\s[,.]\s|\bNone\b", text):
+        if _BAD.search(_QUOTED.sub('""', text)):
             yield f"{name} reads badly: {text[:100]!r}"
         if len(text) > 1500:
             yield f"{name} is {len(text)} chars long"
     for h in result.hypotheses:
         for edit in h.edits:
-            if re.search(r"\{\w+\}|\.\.(?!\.)|\s[,.]\s", edit.replace[len(edit.search) :]):
-                yield f"hypothesis {h.rank} edit reads badly"
+            added = edit.replace[len(edit.search) :] if h.strategy != "add_eval" else ""
+            if _BAD.search(_QUOTED.sub('""', added)):
+                yield f"hypothesis {h.rank} edit reads badly: {added[-120:]!r}"
+
+
+_BAD = re.compile(r"\{\w+\}|(?<!\.)\.\.(?!\.)|\s[,.;:]\s|\bNone\b|\s\.$|,\.")
+"""Unfilled placeholders, doubled or floating punctuation: text assembled badly."""
+_QUOTED = re.compile(r'"[^"]*"|“[^”]*”')
+"""Quoted trace text, which may be as odd as it likes."""
 
 
 def _trail_truth(path: str) -> tuple[set[str], set[str]]:
@@ -315,7 +350,7 @@ def _group_report(group: str, items: list[Outcome], verbose: bool) -> None:
     )
     good = sum(3 <= o.hypotheses <= 5 for o in done)
     valid = sum(o.valid_hypotheses > 0 for o in done)
-    print(f"  3-5 hypotheses {good}/{len(done)}; ≥1 valid hypothesis {valid}/{len(done)}")
+    print(f"  3-5 hypotheses {good}/{len(done)}; ≥1 placeable hypothesis {valid}/{len(done)}")
     print(f"  all evidence verified {sum(o.verified for o in done)}/{len(done)}")
     print(f"  time median {statistics.median(times):.2f}s max {max(times):.2f}s")
     print(f"  failure types {dict(Counter(o.failure_type for o in done).most_common())}")
@@ -334,7 +369,9 @@ def _group_report(group: str, items: list[Outcome], verbose: bool) -> None:
 
 def _trail_report(items: list[Outcome], cases_by_ref: dict[str, Case]) -> None:
     done = [o for o in items if o.error is None and o.load_error is None]
-    hit = base_hit = agree = scored = 0
+    hit = agree = scored = 0
+    base_hits: Counter[str] = Counter()
+    named: list[int] = []
     truths: list[set[str]] = []
     for o in done:
         note = cases_by_ref[o.ref].annotations
@@ -346,15 +383,21 @@ def _trail_report(items: list[Outcome], cases_by_ref: dict[str, Case]) -> None:
         scored += 1
         truths.append(ours)
         hit += bool(locations & set(o.hit_runs))
-        base_hit += o.first_failed in locations
+        named.append(len(o.hit_runs))
+        for name, guess in o.baselines.items():
+            base_hits[name] += bool(locations & set(guess))
         agree += o.failure_type in ours
     majority = Counter(t for ours in truths for t in ours).most_common(1)
     top = majority[0][0] if majority else "-"
     base_agree = sum(top in ours for ours in truths)
     pct = (lambda n: f"{100 * n / scored:.0f}%" if scored else "-")  # noqa: E731
     print(f"\n== TRAIL scores over {scored} annotated traces")
-    print(f"  localisation: ours {hit}/{scored} ({pct(hit)}); ", end="")
-    print(f"baseline 'first failed span' {base_hit}/{scored} ({pct(base_hit)})")
+    print(
+        f"  localisation: ours {hit}/{scored} ({pct(hit)}), naming a median of "
+        f"{statistics.median(named or [0]):g} runs"
+    )
+    for name, count in base_hits.items():
+        print(f"    baseline '{name}': {count}/{scored} ({pct(count)})")
     print(f"  category agreement: ours {agree}/{scored} ({pct(agree)}); ", end="")
     print(f"baseline 'always {top}' {base_agree}/{scored} ({pct(base_agree)})")
 

@@ -16,6 +16,8 @@ from ..traces.model import Run, RunKind, Trace
 _STEP_KINDS = (RunKind.LLM, RunKind.TOOL, RunKind.RETRIEVER, RunKind.PARSER)
 _QUIET_FINISH = {None, "", "stop", "tool_calls", "end_turn", "tool_use", "function_call", "STOP"}
 _MAX_STEPS = 12
+_NOT_AGENT = {"user", "human", "system", "developer", "tool", "function"}
+_ROLE_NAMES = {"assistant", "ai", "model", "llm", "agent", "bot", "chatbot"}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,7 +52,17 @@ def _final_run(trace: Trace) -> Run | None:
     llm = [r for r in trace.of_kind(RunKind.LLM) if r.output_text.strip()]
     if llm:
         return llm[-1]
-    return trace.root if _root_text(trace) else None
+    if _root_text(trace):
+        return trace.root
+    # No LLM run and no root output (a transcript whose speakers are agents, not "assistant"):
+    # the last message that no user, system or tool wrote is the answer.
+    spoken = [r for r in trace.runs if r.output_text.strip() and _spoken_by_agent(r)]
+    return spoken[-1] if spoken else None
+
+
+def _spoken_by_agent(run: Run) -> bool:
+    roles = {m.role for m in run.output_messages}
+    return bool(roles) and not roles & _NOT_AGENT
 
 
 def _user_input(trace: Trace) -> str:
@@ -117,8 +129,16 @@ def error_line(run: Run) -> str:
     return lines[-1] if "Traceback" in (run.error or "") else lines[0]
 
 
+def _speaker(run: Run) -> str:
+    """Who spoke: "The model gpt-4o", or the role a transcript names ("The assistant")."""
+    if run.model:
+        return f"The model {run.model}"
+    if run.name.lower() in _ROLE_NAMES:
+        return f"The {run.name.lower()}"
+    return f"The model ({run.name})" if run.name else "The model"
+
+
 def _step(run: Run) -> str:
-    label = run.model or run.name or run.kind.value
     if run.kind is RunKind.LLM:
         calls = [c for m in run.output_messages for c in m.tool_calls]
         if calls:
@@ -128,7 +148,7 @@ def _step(run: Run) -> str:
         else:
             said = f'answered "{short(run.output_text)}"'
         note = "" if run.finish_reason in _QUIET_FINISH else f" (finish_reason={run.finish_reason})"
-        return f"The model {label} {said}{note}"
+        return f"{_speaker(run)} {said}{note}"
     name = run.tool_name or run.name or run.kind.value
     args = f"({short(run.tool_args, 60)})" if run.tool_args else ""
     if run.failed:

@@ -25,6 +25,11 @@ _CONDITIONS = {
     FailureType.RETRIEVAL_ISSUE: "If the retrieved documents do not contain what was asked, ",
     FailureType.ORCHESTRATION_ISSUE: "If you are repeating a step without progress, ",
 }
+_ABSENCE = {"expectation_not_in_prompt"}
+"""Findings about something missing: their excerpt is only the nearest passage, not support."""
+_MAX_FINDING_QUOTES = 4
+_UNNAMED_TOOL = {FailureType.INFRASTRUCTURE: "the model provider"}
+"""How templates name a tool the trace does not name ("the tool used in that step")."""
 _LOWER = {Level.HIGH: Level.MEDIUM, Level.MEDIUM: Level.LOW, Level.LOW: Level.LOW}
 
 
@@ -104,14 +109,30 @@ def _condition(req: str, facts: TraceFacts, verdict: Verdict) -> str:
 
 
 def _evidence(case: Case, verdict: Verdict) -> tuple[Evidence, ...]:
-    quotes = [(f.run_id, f.evidence or _run_snippet(case, f.run_id)) for f in verdict.findings[:4]]
+    supporting = [f for f in verdict.findings if f.kind not in _ABSENCE]
+    found = _distinct([(f.run_id, f.evidence or _run_snippet(case, f.run_id)) for f in supporting])
+    quotes = found[:_MAX_FINDING_QUOTES]
     if verdict.existing_rule and verdict.existing_rule[0] in case.trace:
         quotes.append(verdict.existing_rule)
     final = case.facts.final_run
     if final is not None and case.facts.final_text.strip():
         quotes.append((final.id, case.facts.final_text[:300]))
-    unique = [q for q in dict.fromkeys(quotes) if q[1].strip()]
-    return tuple(verify_evidence(case.trace, Evidence(run_id=r, quote=q)) for r, q in unique)
+    return tuple(
+        verify_evidence(case.trace, Evidence(run_id=r, quote=q)) for r, q in _distinct(quotes)
+    )
+
+
+def _distinct(quotes: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Non-blank quotes, each once: a quote repeated on another run, or held inside a longer
+    quote, adds nothing (a failure propagated through four parent steps is one failure)."""
+    kept: list[tuple[str, str]] = []
+    for run_id, quote in quotes:
+        text = quote.strip()
+        if not text or any(text in other.strip() for _, other in kept):
+            continue
+        kept = [(r, q) for r, q in kept if q.strip() not in text]
+        kept.append((run_id, quote))
+    return kept
 
 
 def _run_snippet(case: Case, run_id: str) -> str:
@@ -150,9 +171,9 @@ def _names(files: tuple[ContextFile, ...], verdict: Verdict) -> dict[str, str]:
         return next((f.path for f in files if f.role is role), default)
 
     return {
-        "prompt": first(FileRole.PROMPT, "the system prompt"),
-        "config": first(FileRole.CONFIG, "the agent's configuration"),
-        "tool": verdict.tool or "the model provider",
+        "prompt": first(FileRole.PROMPT, "no prompt file given"),
+        "config": first(FileRole.CONFIG, "no config file given"),
+        "tool": verdict.tool or _UNNAMED_TOOL.get(verdict.failure_type, "used in that step"),
         "detail": verdict.detail,
     }
 

@@ -9,7 +9,8 @@ first rule that matches decides (a cause outranks its symptoms):
 3. output cut at the token limit, or a parser failing on it → output_format
 4. the same tool call or the same output repeated → orchestration_issue
 5. a retriever (or search-like tool) that failed or came back empty → retrieval_issue
-6. a tool that failed, was unknown or got bad arguments → tool_error; but when the model then
+6. a tool that failed, was unknown or got bad arguments, or a failed intermediate step (an action
+   such as code execution) the agent went on from → tool_error; but when the model then
    answered without admitting the failure although a prompt rule covers failures →
    instruction_not_followed
 7. an empty final answer → orchestration_issue (premature stop; model_limitation when filtered)
@@ -25,17 +26,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from ..traces.model import Run, RunKind, Trace
-from .facts import TraceFacts, short
+from .facts import TraceFacts, error_line, short
 from .findings import Finding
 from .prompt_sentences import covering_sentence, failure_rule
 from .schema import FailureType, Level
 
 _INFRA = re.compile(
-    r"\b(429|5\d\d|rate.?limit\w*|too many requests|timed? ?out|timeout|overloaded|bad gateway|"
-    r"service unavailable|connection (?:error|reset|refused|aborted)|quota|internal server error|"
-    r"APIConnectionError|ReadTimeout)\b",
+    r"\b(?:HTTP(?:/[\d.]+)?|status(?:[ _]?code)?|code|error)[^\w\n]{0,3}(?:429|5\d\d)\b|"
+    r"\b(?:429|5\d\d) (?:too many requests|internal server error|bad gateway|service unavailable|"
+    r"gateway time-?out)\b|\b(?:rate.?limit\w*|too many requests|timed out|timeout(?:error)?|"
+    r"overloaded|bad gateway|service unavailable|connection (?:error|reset|refused|aborted)|"
+    r"quota (?:exceeded|exhausted)|internal server error|APIConnectionError|ReadTimeout)\b",
     re.I,
-)
+)  # a bare 5xx number is not enough: tracebacks are full of "line 512"
 _CONTEXT = re.compile(
     r"context[_ ]length|maximum context|context window|too many tokens|prompt is too long|"
     r"input is too long|reduce the length",
@@ -57,6 +60,9 @@ _TOOL_KINDS = (
     "empty_tool_result", "infrastructure_error", "run_error",
 )  # fmt: skip
 _LONG_PROMPT = 40_000
+_MODEL_KINDS = (RunKind.LLM, RunKind.EMBEDDING)
+_STEP_KINDS = (RunKind.CHAIN, RunKind.AGENT, RunKind.OTHER)
+_STEP_RULE = "an intermediate step of the agent (an action such as running code) failed"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -127,9 +133,9 @@ def _infrastructure(case: Case) -> Verdict | None:
     hits = [
         f
         for f in case.of("infrastructure_error", "run_error")
-        if _INFRA.search(case.text(f)) or f.kind == "infrastructure_error"
+        if f.kind == "infrastructure_error" or _INFRA.search(_telling(case, f))
     ]
-    hits = [f for f in hits if case.kind_of(f) is not RunKind.TOOL or ended]
+    hits = [f for f in hits if case.kind_of(f) in _MODEL_KINDS or ended]
     if not hits:
         return None
     return Verdict(
@@ -140,6 +146,12 @@ def _infrastructure(case: Case) -> Verdict | None:
         detail=short(hits[0].evidence or hits[0].message, 160),
         tool=_tool_name(case, hits[0]),
     )
+
+
+def _telling(case: Case, finding: Finding) -> str:
+    """The finding's message and its run's telling error line (not a traceback's source lines)."""
+    run = case.run(finding)
+    return " ".join((finding.message, error_line(run) if run else finding.evidence))
 
 
 def _context(case: Case) -> Verdict | None:
@@ -202,9 +214,12 @@ def _retrieval(case: Case) -> Verdict | None:
 
 
 def _tool(case: Case) -> Verdict | None:
-    hits = [f for f in case.of(*_TOOL_KINDS) if f.kind != "run_error" or _is_tool(case.run(f))]
+    hits = [f for f in case.of(*_TOOL_KINDS) if f.kind != "run_error" or _is_action(case, f)]
     if not hits:
         return None
+    # A tool's own failure names the tool; a failed step around it (code execution) comes after.
+    hits.sort(key=lambda f: not _is_tool(case.run(f)))
+    direct = _is_tool(case.run(hits[0])) or hits[0].kind != "run_error"
     fabricated = _fabricated(case, hits)
     rule_sentence = failure_rule(case.prompt_texts) if fabricated else None
     common = {"findings": tuple(hits), "tool": _tool_name(case, hits[0]), "fabricated": fabricated}
@@ -219,9 +234,9 @@ def _tool(case: Case) -> Verdict | None:
         )
     return Verdict(
         failure_type=FailureType.TOOL_ERROR,
-        rule="a tool call failed, was unknown or had bad arguments"
+        rule=("a tool call failed, was unknown or had bad arguments" if direct else _STEP_RULE)
         + (", then the model answered without admitting it" if fabricated else ""),
-        confidence=Level.HIGH,
+        confidence=Level.HIGH if direct else Level.MEDIUM,
         detail=short(hits[0].evidence or hits[0].message, 160),
         **common,  # type: ignore[arg-type]
     )
@@ -311,6 +326,15 @@ def _is_retrieval(run: Run | None) -> bool:
     return run.kind is RunKind.RETRIEVER or (
         run.kind is RunKind.TOOL and bool(_RETRIEVAL.search(run.tool_name or run.name))
     )
+
+
+def _is_action(case: Case, finding: Finding) -> bool:
+    """A failed tool, or a failed intermediate step (an action such as code execution) that the
+    agent went on from: not a model call and not the whole run."""
+    run = case.run(finding)
+    if run is None or _is_tool(run):
+        return run is not None
+    return run.kind in _STEP_KINDS and run.parent_id is not None and run.id != case.trace.root.id
 
 
 def _is_tool(run: Run | None) -> bool:
