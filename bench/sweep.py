@@ -211,7 +211,7 @@ def run_case(case: Case, context: str) -> Outcome:
         out.baselines = _baselines(trace)
         options = AnalyzeOptions(
             allow_dirty=True,
-            context=ContextRequest(extract_from_trace=context == "extract", cwd=Path(tmp))
+            context=ContextRequest(extract_from_trace=context == "extract", cwd=Path(tmp)),
         )
         started = time.perf_counter()
         try:
@@ -364,7 +364,10 @@ def _group_report(group: str, items: list[Outcome], verbose: bool) -> None:
         if verbose and o.problems:
             print(f"    {Path(o.ref).name}: {o.problems[:3]}")
     slow = sorted(done, key=lambda o: -o.seconds)[:3]
-    print("  slowest " + ", ".join(f"{Path(o.ref).name[:16]} {o.seconds:.1f}s/{o.runs}r" for o in slow))
+    print(
+        "  slowest "
+        + ", ".join(f"{Path(o.ref).name[:16]} {o.seconds:.1f}s/{o.runs}r" for o in slow)
+    )
 
 
 def _trail_report(items: list[Outcome], cases_by_ref: dict[str, Case]) -> None:
@@ -390,7 +393,7 @@ def _trail_report(items: list[Outcome], cases_by_ref: dict[str, Case]) -> None:
     majority = Counter(t for ours in truths for t in ours).most_common(1)
     top = majority[0][0] if majority else "-"
     base_agree = sum(top in ours for ours in truths)
-    pct = (lambda n: f"{100 * n / scored:.0f}%" if scored else "-")  # noqa: E731
+    pct = lambda n: f"{100 * n / scored:.0f}%" if scored else "-"  # noqa: E731
     print(f"\n== TRAIL scores over {scored} annotated traces")
     print(
         f"  localisation: ours {hit}/{scored} ({pct(hit)}), naming a median of "

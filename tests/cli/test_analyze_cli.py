@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sample_paths import EXAMPLES, ROOT
 from typer.testing import CliRunner
 
 from refinery.cli import app
+from sample_paths import EXAMPLES, ROOT
 
 EXPECTED = "should say the weather service is unavailable instead of guessing"
 FILES = [

@@ -32,5 +32,7 @@ def test_bad_trace_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
     bad.write_text('{"runs": [')
     result = _refinery("analyze", str(bad), "--project", "p", "--expected", "x", cwd=tmp_path)
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [f"error: cannot read {bad}: truncated JSON: export the trace again"]
+    assert result.stderr.strip().splitlines() == [
+        f"error: cannot read {bad}: truncated JSON: export the trace again"
+    ]
     assert "Traceback" not in result.stderr

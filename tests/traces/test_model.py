@@ -20,7 +20,12 @@ def _run(run_id: str, parent: str | None = None, *, order: str = "", second: int
 
 
 def test_build_trace_orders_depth_first_by_start_time() -> None:
-    runs = [_run("c2", "root", second=3), _run("root"), _run("c1", "root", second=1), _run("g", "c1", second=2)]
+    runs = [
+        _run("c2", "root", second=3),
+        _run("root"),
+        _run("c1", "root", second=1),
+        _run("g", "c1", second=2),
+    ]
     trace = build_trace(runs, trace_id="t", source="file", format="test")
     assert [r.id for r in trace.runs] == ["root", "c1", "g", "c2"]
     assert trace.depth("g") == 2
@@ -31,7 +36,11 @@ def test_build_trace_orders_depth_first_by_start_time() -> None:
 
 
 def test_source_order_key_wins_over_start_time() -> None:
-    runs = [_run("root", order="a"), _run("x", "root", order="a.2", second=1), _run("y", "root", order="a.1", second=2)]
+    runs = [
+        _run("root", order="a"),
+        _run("x", "root", order="a.2", second=1),
+        _run("y", "root", order="a.1", second=2),
+    ]
     trace = build_trace(runs, trace_id="t", source="file", format="test")
     assert [r.id for r in trace.runs] == ["root", "y", "x"]
 

@@ -124,7 +124,8 @@ def _evidence(case: Case, verdict: Verdict) -> tuple[Evidence, ...]:
 
 def _distinct(quotes: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """Non-blank quotes, each once: a quote repeated on another run, or held inside a longer
-    quote, adds nothing (a failure propagated through four parent steps is one failure)."""
+    quote, adds nothing (a failure propagated through four parent steps is one failure).
+    """
     kept: list[tuple[str, str]] = []
     for run_id, quote in quotes:
         text = quote.strip()

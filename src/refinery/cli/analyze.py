@@ -132,8 +132,9 @@ def analyze(
     """
     from ..config import load_settings
     from ..pipeline import AnalyzeOptions, ContextRequest
+    from .progress_view import progress_to
     from .render_analysis import render_analysis
-    from .view import console_progress, stdout_console
+    from .view import stdout_console
 
     settings = load_settings(
         provider=provider, model=model, base_url=base_url, verbose=state.verbose or None
@@ -157,7 +158,7 @@ def analyze(
         allow_dirty=allow_dirty,
         context=context,
     )
-    with console_progress() as on_progress:
+    with progress_to() as on_progress:
         result = _run(trace, project, expected, resume, batch, settings, options, on_progress)
     render_analysis(result, stdout_console(), as_json=json_output)
     if not any(h.valid for h in result.hypotheses) and result.applied is None:

@@ -53,8 +53,8 @@ def _azure(settings: Settings) -> Provider:
 def _openai_compatible(settings: Settings) -> Provider:
     import openai
 
-    from .openai import OpenAIProvider
     from ..errors import ConfigError
+    from .openai import OpenAIProvider
 
     if not settings.base_url:
         raise ConfigError("openai-compatible needs a server", "pass --base-url http://host:port/v1")
