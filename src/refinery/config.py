@@ -52,7 +52,7 @@ class Settings:
     verbose: bool = False
     """Log raw prompts and responses; show tracebacks."""
     redact: bool = True
-    """Redact keys and personal data before anything is sent to an LLM (``--no-redact`` turns it off)."""
+    """Redact keys and personal data before anything goes to an LLM (off with ``--no-redact``)."""
 
     @property
     def state_dir(self) -> Path:

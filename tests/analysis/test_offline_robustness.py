@@ -9,7 +9,7 @@ from typing import Any
 
 from refinery.analysis.analyser import AnalyserInput, ContextFile, FileRole
 from refinery.analysis.detectors import run_detectors
-from refinery.analysis.findings import DetectorInput
+from refinery.analysis.findings import DetectorInput, Finding, Severity
 from refinery.analysis.offline import OfflineAnalyser
 from refinery.analysis.schema import Diagnosis, FailureType
 from refinery.traces.model import Message, Run, RunKind, Trace, build_trace
@@ -111,20 +111,40 @@ def test_real_provider_error_on_a_model_call_is_still_infrastructure() -> None:
     assert _diagnose(trace).failure_type is FailureType.INFRASTRUCTURE
 
 
-def test_an_error_propagated_through_parent_steps_is_quoted_once() -> None:
-    trace = _trace(_root(), *_failed_steps(4), _llm("llm1", "The surname is Louvrier."))
+def _analyse_findings(trace: Trace, findings: list[Finding]) -> Diagnosis:
+    data = AnalyserInput(trace=trace, expected=EXPECTED, findings=tuple(findings), condensed="")
+    return OfflineAnalyser().analyse(data).diagnosis
 
-    quotes = [e.quote.strip() for e in _diagnose(trace).evidence]
 
-    assert len(quotes) == len(set(quotes))
+def test_an_error_reported_on_every_parent_step_is_quoted_once() -> None:
+    steps = _failed_steps(4)
+    trace = _trace(_root(), *steps, _llm("llm1", "The surname is Louvrier."))
+    line = TRACEBACK.splitlines()[-1]
+    findings = [
+        Finding(
+            kind="run_error", severity=Severity.HIGH, run_id=s.id, message="failed", evidence=line
+        )
+        for s in steps
+    ]
+
+    quotes = [e.quote.strip() for e in _analyse_findings(trace, findings).evidence]
+
+    assert quotes.count(line) == 1
     assert not any(a != b and a in b for a in quotes for b in quotes)
 
 
 def test_nearest_prompt_passage_of_an_absent_rule_is_not_evidence() -> None:
-    prompt = ContextFile(path="prompt.txt", role=FileRole.PROMPT, content="Task:\nBe brief.\n")
-    trace = _trace(_root(), _llm("llm1", "I am not sure."))
+    system = Message(role="system", content="Task:\nBe brief.")
+    llm = _llm("llm1", "I am not sure.").model_copy(update={"input_messages": (system,)})
+    absent = Finding(
+        kind="expectation_not_in_prompt",
+        severity=Severity.MEDIUM,
+        run_id="llm1",
+        message="no prompt rule addresses the expected behaviour",
+        evidence="Task:",
+    )
 
-    diagnosis = _diagnose(trace, (prompt,))
+    diagnosis = _analyse_findings(_trace(_root(), llm), [absent])
 
     assert [e.quote for e in diagnosis.evidence] == ["I am not sure."]
 

@@ -1,4 +1,4 @@
-"""``refinery analyze`` end to end through the CLI: the --json contract, human output, apply and exits."""
+"""``refinery analyze`` through the CLI: the --json contract, human output, apply and exits."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Each provider through its official SDK against a loopback server speaking the vendor's wire format."""
+"""Each provider through its official SDK against a loopback server speaking its wire format."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def _chat_body(text: str) -> dict[str, Any]:
 
 def _messages_body(answer: dict[str, Any]) -> dict[str, Any]:
     return {
-        "id": "msg_01", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5-20250929",
+        "id": "msg_01", "type": "message", "role": "assistant", "model": "claude-sonnet-4-6",
         "content": [{"type": "tool_use", "id": "toolu_01", "name": "diagnosis", "input": answer}],
         "stop_reason": "tool_use", "stop_sequence": None,
         "usage": {"input_tokens": 200, "output_tokens": 40},
@@ -56,7 +56,8 @@ def _gemini_body(text: str) -> dict[str, Any]:
     return {
         "candidates": [{"content": {"role": "model", "parts": [{"text": text}]},
                         "finishReason": "STOP", "index": 0}],
-        "usageMetadata": {"promptTokenCount": 90, "candidatesTokenCount": 25, "totalTokenCount": 115},
+        "usageMetadata": {"promptTokenCount": 90, "candidatesTokenCount": 25,
+                          "totalTokenCount": 115},
         "modelVersion": "gemini-2.5-pro",
     }  # fmt: skip
 
@@ -140,7 +141,8 @@ def test_rate_limit_is_retried_honouring_retry_after(httpserver: HTTPServer, ven
         "openai": ("/v1/responses", _responses_body(json.dumps(ANSWER)),
                    {"OPENAI_API_KEY": "sk-x", "OPENAI_BASE_URL": httpserver.url_for("/v1")}),
         "anthropic": ("/v1/messages", _messages_body(ANSWER),
-                      {"ANTHROPIC_API_KEY": "sk-ant-x", "ANTHROPIC_BASE_URL": httpserver.url_for("")}),
+                      {"ANTHROPIC_API_KEY": "sk-ant-x",
+                       "ANTHROPIC_BASE_URL": httpserver.url_for("")}),
     }[vendor]  # fmt: skip
     calls: list[int] = []
 

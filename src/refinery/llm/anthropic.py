@@ -1,7 +1,8 @@
 """Anthropic Messages over the official ``anthropic`` SDK.
 
-Structured output uses the native mechanism every Claude model supports: one tool whose ``input_schema`` is
-the answer's JSON schema, forced with ``tool_choice``; the tool call's input is the answer.
+Structured output uses the native mechanism every Claude model supports: one tool whose
+``input_schema`` is the answer's JSON schema, forced with ``tool_choice``; the tool call's input is
+the answer.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ def default_model(provider: str) -> str:
 
 
 def cost_usd(model: str, input_tokens: int, output_tokens: int) -> float | None:
-    """Estimated cost of a call, by the longest price-table prefix of ``model``; None when unknown."""
+    """Estimated cost of a call by the longest price-table prefix of ``model``; None if unknown."""
     prices: dict[str, list[float]] = _catalog()["prices"]
     matches = [name for name in prices if model.startswith(name)]
     if not matches:

@@ -1,4 +1,4 @@
-"""The built-in providers, registered as plugins are: each factory imports its SDK only when called."""
+"""The built-in providers, registered as plugins are: each factory imports its SDK when called."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """SDK exceptions translated once, at the provider boundary, into one-line ProviderErrors.
 
-Each vendor's SDK raises its own classes; what a user needs is the same: which provider, what went wrong,
-what to do. The table maps HTTP status (or connection failure) to a retryable flag and a sentence.
+Each vendor's SDK raises its own classes; what a user needs is the same: which provider, what went
+wrong, what to do. The table maps HTTP status (or connection failure) to a retryable flag and a
+sentence.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """A scripted provider for tests, shipped in the package (not a ``--provider`` choice).
 
-``FakeProvider(replies=[...])`` answers in order and fails loudly when it runs out; ``FakeProvider(fn)``
-computes each reply from the request; with neither it returns a minimal valid instance of the schema.
-Every request is kept in ``requests`` so tests can assert what was sent.
+``FakeProvider(replies=[...])`` answers in order and fails loudly when it runs out;
+``FakeProvider(fn)`` computes each reply from the request; with neither it returns a minimal valid
+instance of the schema. Every request is kept in ``requests`` so tests can assert what was sent.
 """
 
 from __future__ import annotations

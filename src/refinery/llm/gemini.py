@@ -1,5 +1,6 @@
-"""Gemini over the official ``google-genai`` SDK, with native JSON-schema output
-(``response_mime_type="application/json"`` and ``response_json_schema``).
+"""Gemini over the official ``google-genai`` SDK, with native JSON-schema output.
+
+Structured output uses ``response_mime_type="application/json"`` and ``response_json_schema``.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
-"""OpenAI wire format over the official ``openai`` SDK: OpenAI, Azure OpenAI and OpenAI-compatible servers.
+"""OpenAI's wire format over the official ``openai`` SDK: OpenAI, Azure and compatible servers.
 
-OpenAI itself is called through the Responses API; Azure and OpenAI-compatible servers (Ollama, vLLM...) through
-Chat Completions, which they implement. Both ask for JSON-schema structured output natively. Retries with
-exponential backoff honouring Retry-After are the SDK's own (``max_retries``).
+OpenAI itself is called through the Responses API; Azure and OpenAI-compatible servers (Ollama,
+vLLM...) through Chat Completions, which they implement. Both ask for JSON-schema structured output
+natively. Retries with exponential backoff honouring Retry-After are the SDK's own
+(``max_retries``).
 """
 
 from __future__ import annotations

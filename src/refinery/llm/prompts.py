@@ -1,7 +1,8 @@
 """Refinery's own prompts: versioned text files, chosen per name by settings.
 
-``REFINERY_PROMPT_VERSION=V1`` switches every prompt; ``<NAME>_VERSION=V1`` overrides one. A name without a
-version resolves to ``DEFAULT_VERSION``. The version used is reported in ``--json`` (``analyser.prompt_version``).
+``REFINERY_PROMPT_VERSION=V1`` switches every prompt; ``<NAME>_VERSION=V1`` overrides one. A name
+without a version resolves to ``DEFAULT_VERSION``. The version used is reported in ``--json``
+(``analyser.prompt_version``).
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """The provider interface: one method, ``complete``, over each vendor's official SDK.
 
-Providers are chosen by name from a registry of factories; a factory imports its SDK only when called, so
-offline runs never import ``openai``, ``anthropic`` or ``google.genai``. Structured output is requested
-through each SDK's native JSON-schema support; the caller validates the text against its pydantic model.
+Providers are chosen by name from a registry of factories; a factory imports its SDK only when
+called, so offline runs never import ``openai``, ``anthropic`` or ``google.genai``. Structured
+output is requested through each SDK's native JSON-schema support; the caller validates the text
+against its pydantic model.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from ..errors import ConfigError
 
 @dataclass(frozen=True, kw_only=True)
 class Request:
-    """One structured call: instructions, the user prompt and the JSON schema the answer must match."""
+    """One structured call: instructions, the user prompt and the JSON schema of the answer."""
 
     system: str
     """System instructions (Refinery's versioned prompt)."""

@@ -1,9 +1,10 @@
 """Redaction before anything leaves the machine, with placeholders that can be reversed.
 
-API keys and tokens (common key shapes, plus whatever the maintained secret scanner flags), emails, phone
-numbers and payment-card numbers (Luhn-checked) become ``[[REDACTED_<KIND>_<n>]]``. The same value always
-gets the same placeholder, so the model can still reason about it; ``restore`` puts the originals back into
-what the model returns, so an edit never carries a placeholder into the user's files.
+API keys and tokens (common key shapes, plus whatever the maintained secret scanner flags), emails,
+phone numbers and payment-card numbers (Luhn-checked) become ``[[REDACTED_<KIND>_<n>]]``. The same
+value always gets the same placeholder, so the model can still reason about it; ``restore`` puts the
+originals back into what the model returns, so an edit never carries a placeholder into the user's
+files.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "PHONE",
         re.compile(
-            r"(?<![\w+])(?<!\d[ .\-])\+?\(?\d{1,3}\)?[ .\-]?\(?\d{2,4}\)?[ .\-]\d{3,4}[ .\-]?\d{3,4}\b(?![ .\-]?\d)"
+            r"(?<![\w+])(?<!\d[ .\-])\+?\(?\d{1,3}\)?[ .\-]?\(?\d{2,4}\)?"
+            r"[ .\-]\d{3,4}[ .\-]?\d{3,4}\b(?![ .\-]?\d)"
         ),
     ),
 )

@@ -67,7 +67,7 @@ def cache_dir(settings: Settings) -> Path:
 
 
 _STATE_GITIGNORE = """\
-# Written by Refinery: machine-local state stays out of git; context.json and projects/ may be shared.
+# Written by Refinery: local state stays out of git; context.json and projects/ may be shared.
 cache/
 logs/
 batches/
