@@ -281,11 +281,20 @@ def _quality(result: Any) -> Iterator[str]:
     strategies = [h.strategy for h in result.hypotheses]
     if len(set(strategies)) < len(strategies):
         yield "duplicate strategies"
+    yield from _evidence_problems(diagnosis)
+    yield from _text_problems(result)
+
+
+def _evidence_problems(diagnosis: Any) -> Iterator[str]:
     for e in diagnosis.evidence:
         if not e.verified:
             yield f"unverified quote on {e.run_id}: {e.quote[:60]!r}"
     if not diagnosis.evidence:
         yield "no evidence"
+
+
+def _text_problems(result: Any) -> Iterator[str]:
+    diagnosis = result.diagnosis
     texts = {
         "root_cause": diagnosis.root_cause,
         "executive_summary": diagnosis.executive_summary,

@@ -123,8 +123,10 @@ def _evidence(case: Case, verdict: Verdict) -> tuple[Evidence, ...]:
 
 
 def _distinct(quotes: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """Non-blank quotes, each once: a quote repeated on another run, or held inside a longer
-    quote, adds nothing (a failure propagated through four parent steps is one failure).
+    """Non-blank quotes, each once, longest kept.
+
+    A quote repeated on another run, or held inside a longer quote, adds nothing: a failure
+    propagated through four parent steps is one failure.
     """
     kept: list[tuple[str, str]] = []
     for run_id, quote in quotes:

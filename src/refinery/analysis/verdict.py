@@ -329,8 +329,9 @@ def _is_retrieval(run: Run | None) -> bool:
 
 
 def _is_action(case: Case, finding: Finding) -> bool:
-    """A failed tool, or a failed intermediate step (an action such as code execution) that the
-    agent went on from: not a model call and not the whole run.
+    """A failed tool, or a failed intermediate step that the agent went on from.
+
+    Such a step (code execution, a sub-agent's action) is neither a model call nor the whole run.
     """
     run = case.run(finding)
     if run is None or _is_tool(run):

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -217,12 +216,10 @@ def batches_dir(settings: Settings) -> Path:
 
 def save_record(settings: Settings, record: BatchRecord) -> Path:
     """Write a batch's record atomically."""
-    folder = batches_dir(settings)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{_safe_id(record.batch_id)}.json"
-    temporary = path.with_suffix(".json.tmp")
-    temporary.write_text(record.model_dump_json(indent=1), encoding="utf-8")
-    os.replace(temporary, path)
+    from ..store.atomic import write_atomic
+
+    path = batches_dir(settings) / f"{_safe_id(record.batch_id)}.json"
+    write_atomic(path, record.model_dump_json(indent=1).encode("utf-8"))
     return path
 
 

@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from ..config import Settings
+from .atomic import write_atomic
 from .paths import cache_dir
 
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
@@ -96,12 +95,4 @@ def _fresh_entry(path: Path, ttl_seconds: int, now: float) -> dict[str, Any] | N
 
 def _write_json(path: Path, value: dict[str, Any]) -> None:
     """Write atomically: a reader sees the old entry or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(value, handle, ensure_ascii=False, default=str)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    write_atomic(path, json.dumps(value, ensure_ascii=False, default=str).encode("utf-8"))

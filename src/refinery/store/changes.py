@@ -7,8 +7,6 @@ working-tree bytes of every file the change overwrote, so that undo restores the
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -16,6 +14,7 @@ from pydantic import ValidationError
 
 from ..errors import InputError
 from ..fixes.change import Change
+from .atomic import write_atomic
 
 CHANGES_DIR = "changes"
 
@@ -36,9 +35,9 @@ def record_change(
         backup.mkdir(exist_ok=True)
         for index, changed in enumerate(change.files):
             if changed.path in before:
-                _write_atomic(backup / str(index), before[changed.path])
+                write_atomic(backup / str(index), before[changed.path])
     path = folder / f"{change.id}.json"
-    _write_atomic(path, change.model_dump_json(indent=2).encode())
+    write_atomic(path, change.model_dump_json(indent=2).encode())
     return path
 
 
@@ -74,16 +73,3 @@ def load_before(state_dir: Path, change: Change, path: str) -> bytes | None:
         if changed.path == path and backup.is_file():
             return backup.read_bytes()
     return None
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -28,7 +28,6 @@ from .context_file import (
     ProjectContext,
     locked,
     read_store,
-    write_atomic,
     write_store,
 )
 from .paths import check_project_name
@@ -50,7 +49,6 @@ __all__ = [
     "list_projects",
     "load_contexts",
     "resolve_context",
-    "write_atomic",
 ]
 
 

@@ -26,7 +26,8 @@ from pydantic import ConfigDict
 from ..config import Settings
 from ..traces.messages import normalise_messages
 from ..traces.model import Message, Run, RunKind, Trace
-from .context import ContextAdditions, write_atomic
+from .atomic import write_atomic
+from .context import ContextAdditions
 from .paths import ProjectFolder, check_project_name, project_dir, project_folder
 
 _TEMPLATE = "llm.prompt_template.template"

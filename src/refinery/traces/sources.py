@@ -13,12 +13,10 @@ suffix is only read as a selector when the path with it does not exist and the p
 
 from __future__ import annotations
 
-import gc
 import importlib
 import json
 import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -28,6 +26,7 @@ from pydantic import ValidationError
 
 from ..config import Settings
 from ..errors import InputError
+from ..gcpause import paused_gc
 from ..progress import OnProgress, ProgressEvent, no_progress
 from .model import Trace
 
@@ -141,24 +140,7 @@ def _guess_source(ref: str) -> str:
     )
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a file is read and parsed.
-
-    Parsing builds millions of acyclic objects, and each of the collector's passes rescans all of
-    them: on a 100,000-run trace that doubled the load time. Nothing is lost: collection resumes
-    (and catches up) when the block ends.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-@_gc_paused()
+@paused_gc()
 def load_trace_file(
     path: Path, *, on_progress: OnProgress = no_progress, select: int | None = None
 ) -> Trace:
