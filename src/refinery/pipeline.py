@@ -21,25 +21,10 @@ from .config import DEFAULT_BUDGET, Settings
 from .errors import InputError
 from .progress import OnProgress, ProgressEvent, no_progress
 from .store.paths import ensure_state_dir
-from .traces.model import Trace
+from .traces.model import Trace, TraceRef
 from .traces.sources import load_trace
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
-
-
-class TraceRef(BaseModel):
-    """Which trace was analysed."""
-
-    model_config = _FROZEN
-
-    id: str
-    """The trace id as the source gives it."""
-    source: str
-    """``file``, ``langsmith`` or ``langfuse``."""
-    format: str
-    """The detected format."""
-    runs: int
-    """Number of runs."""
 
 
 class ContextRef(BaseModel):
@@ -185,7 +170,7 @@ def analyze(
         analysis_id=f"an_{uuid.uuid4().hex[:12]}",
         project=project,
         expected=expected,
-        trace=TraceRef(id=trace.id, source=trace.source, format=trace.format, runs=len(trace)),
+        trace=trace.ref(),
         context=used,
         analyser=AnalyserRef(
             provider=chosen.name,

@@ -52,7 +52,7 @@ from pydantic import BaseModel, ConfigDict
 from ..gcpause import paused_gc
 from ..knowledge.models import ModelInfo, model_info
 from ..traces.messages import to_text
-from ..traces.model import Message, Run, RunKind, Trace
+from ..traces.model import Message, Run, RunKind, Trace, TraceRef
 
 HARD_UTILISATION = 1.0
 LENGTH_STOP_UTILISATION = 0.95
@@ -99,21 +99,6 @@ MEANINGS = {
     "models follow them less reliably when they are drowned in context.",
     HealthLabel.OK: "Every call fits its context window comfortably.",
 }
-
-
-class TraceRef(BaseModel):
-    """Which trace was analysed."""
-
-    model_config = _FROZEN
-
-    id: str
-    """The trace id as the source gives it."""
-    source: str
-    """``file``, ``langsmith`` or ``langfuse``."""
-    format: str
-    """The detected format."""
-    runs: int
-    """How many runs the trace has."""
 
 
 class RunShare(BaseModel):
@@ -405,7 +390,7 @@ def analyse_tokens(trace: Trace, model: str | None = None, *, top: int = 10) -> 
     calls = _calls(trace, tally.runs, model)
     largest = max(calls, key=lambda c: c.tokens.prompt_tokens, default=None)
     return TokenReport(
-        trace=TraceRef(id=trace.id, source=trace.source, format=trace.format, runs=len(trace)),
+        trace=trace.ref(),
         model=tally.counter.model,
         total_tokens=total,
         prompt_tokens=sum(t.prompt_tokens for t in llm),

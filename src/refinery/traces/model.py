@@ -165,6 +165,21 @@ class Run(_Value):
         return self.tool_result or ""
 
 
+class TraceRef(BaseModel):
+    """Which trace a report is about: how ``--json`` names a trace."""
+
+    model_config = _FROZEN
+
+    id: str
+    """The trace id as the source gives it."""
+    source: str
+    """``file``, ``langsmith`` or ``langfuse``."""
+    format: str
+    """The detected format."""
+    runs: int
+    """How many runs the trace has."""
+
+
 class Trace(BaseModel):
     """A tree of runs from one agent execution, in execution order."""
 
@@ -199,6 +214,10 @@ class Trace(BaseModel):
 
     def __len__(self) -> int:
         return len(self.runs)
+
+    def ref(self) -> TraceRef:
+        """The trace's id, source, format and run count."""
+        return TraceRef(id=self.id, source=self.source, format=self.format, runs=len(self.runs))
 
     def __iter__(self) -> Iterator[Run]:  # type: ignore[override]
         return iter(self.runs)
