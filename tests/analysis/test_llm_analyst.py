@@ -23,7 +23,7 @@ from werkzeug import Response
 from refinery.analysis.analyser import AnalyserInput, ContextFile, FileRole
 from refinery.analysis.llm_analyst import (
     NO_REDACT_WARNING,
-    DiagnosisAnswer,
+    DiagnosisDraft,
     HypothesisSet,
     LLMAnalyser,
 )
@@ -199,10 +199,10 @@ def test_each_sdk_gets_redacted_material_and_its_answer_is_verified(
         assert not [value for value in PLANTED if value in raw]
         assert "[[REDACTED_KEY_" in raw and "[[REDACTED_EMAIL_" in raw
     first, second = (json.loads(raw) for raw in bodies)
-    assert _sent_schema(vendor, first) == DiagnosisAnswer.model_json_schema()
+    assert _sent_schema(vendor, first) == DiagnosisDraft.model_json_schema()
     hypothesis_schema = _sent_schema(vendor, second)
     assert hypothesis_schema == HypothesisSet.model_json_schema()
-    fields = hypothesis_schema["$defs"]["HypothesisAnswer"]["properties"]
+    fields = hypothesis_schema["$defs"]["HypothesisDraft"]["properties"]
     assert "valid" not in fields and "problems" not in fields
     assert PROMPT in json.dumps(second) or PROMPT in json.dumps(second).replace("\\n", "\n")
 

@@ -19,7 +19,8 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request as WsgiRequest
 from werkzeug import Response
 
-from refinery.analysis.llm_analyst import DiagnosisAnswer, HypothesisSet
+from refinery.analysis.llm_analyst import HypothesisSet
+from refinery.analysis.schema import DiagnosisDraft
 from refinery.config import Settings
 from refinery.errors import ConfigError, InputError, ProviderError
 from refinery.llm.batch import analyze_batch, batches_dir, load_record, resume_batch
@@ -250,7 +251,7 @@ def test_openai_batch_submits_files_polls_and_fetches(
     diagnosis_line, hypotheses_line = state.submitted
     assert diagnosis_line["url"] == "/v1/chat/completions" and diagnosis_line["method"] == "POST"
     schema = diagnosis_line["body"]["response_format"]["json_schema"]
-    assert schema["schema"] == DiagnosisAnswer.model_json_schema()
+    assert schema["schema"] == DiagnosisDraft.model_json_schema()
     assert hypotheses_line["body"]["response_format"]["json_schema"]["schema"] == (
         HypothesisSet.model_json_schema()
     )
@@ -322,7 +323,7 @@ def test_anthropic_message_batch_round_trip(httpserver: HTTPServer, project: Pat
     params = state.submitted[0]["params"]
     assert state.submitted[0]["custom_id"] == "refinery-diagnosis"
     assert params["tool_choice"] == {"type": "tool", "name": "diagnosis"}
-    assert params["tools"][0]["input_schema"] == DiagnosisAnswer.model_json_schema()
+    assert params["tools"][0]["input_schema"] == DiagnosisDraft.model_json_schema()
     assert params["model"] == "claude-sonnet-4-6"
     assert not [value for raw in state.raw for value in PLANTED if value in raw]
     assert pauses == [5.0, 5.0]

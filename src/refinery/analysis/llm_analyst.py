@@ -4,7 +4,7 @@ Two structured calls per analysis: one holistic diagnosis (trace analysis, gap, 
 executive summary together) and one hypothesis call. Everything sent is redacted first (unless
 ``--no-redact``); placeholders are restored in what comes back, value by value after the JSON is
 parsed, so an edit never carries a placeholder into the user's files. The model answers in its own
-response shapes (``DiagnosisAnswer``, ``HypothesisSet``), which leave out what Refinery decides
+response shapes (``DiagnosisDraft``, ``HypothesisSet``), which leave out what Refinery decides
 itself (whether a quote is verified, whether an edit applies); they are converted to ``Diagnosis``
 and ``Hypothesis``. An answer that is not valid JSON for its schema gets one repair round trip.
 Evidence quotes are checked verbatim against the trace (unverified ones are flagged and lower the
@@ -28,7 +28,7 @@ from ..llm.provider import Completion, Provider, Request, make_provider
 from ..llm.redact import Redactor
 from .analyser import AnalyserInput, AnalyserOutput, ContextFile, Usage
 from .findings import Finding
-from .schema import Diagnosis, Edit, Evidence, FailureType, Hypothesis, Level
+from .schema import Diagnosis, DiagnosisDraft, Evidence, Hypothesis, HypothesisDraft, Level
 
 _Model = TypeVar("_Model", bound=BaseModel)
 _LOWER = {Level.HIGH: Level.MEDIUM, Level.MEDIUM: Level.LOW, Level.LOW: Level.LOW}
@@ -39,83 +39,12 @@ NO_REDACT_WARNING = (
 )
 
 
-class QuoteAnswer(BaseModel):
-    """A verbatim quote from one run."""
-
-    model_config = _ANSWER
-
-    run_id: str
-    """The id of the run quoted, as shown in brackets in the trace."""
-    quote: str
-    """Text copied exactly from that run (a short excerpt, not a paraphrase)."""
-
-
-class DiagnosisAnswer(BaseModel):
-    """The diagnosis call's answer: a Diagnosis before its quotes are verified."""
-
-    model_config = _ANSWER
-
-    failure_type: FailureType
-    """The failure taxonomy category."""
-    root_cause: str
-    """The cause in one or two sentences."""
-    confidence: Level
-    """How sure you are."""
-    confidence_reason: str
-    """Why that confidence, in one line."""
-    trace_summary: str
-    """What happened, step by step, briefly."""
-    gap: str
-    """The expected behaviour versus what actually happened."""
-    executive_summary: str
-    """Plain language for a non-engineer, two or three sentences."""
-    affected_component: str
-    """Which prompt, tool or config is at fault, and whether the fault is within its control."""
-    evidence: tuple[QuoteAnswer, ...] = ()
-    """Verbatim quotes from the trace supporting the diagnosis."""
-
-    def to_diagnosis(self) -> Diagnosis:
-        """The Diagnosis, every quote still unverified."""
-        return Diagnosis.model_validate(self.model_dump())
-
-
-class HypothesisAnswer(BaseModel):
-    """One proposed fix, before Refinery checks its edits."""
-
-    model_config = _ANSWER
-
-    rank: int
-    """1 is the most promising."""
-    title: str
-    """Short name of the fix."""
-    strategy: str
-    """The kind of fix (add_rule, reposition_rule, add_example, add_eval, change_config...)."""
-    rationale: str
-    """Why it should work, tied to the evidence."""
-    failure_type: FailureType
-    """The failure type it addresses."""
-    risk: Level
-    """How likely it is to break something else."""
-    risk_reasons: tuple[str, ...] = ()
-    """Why that risk."""
-    expected_effect: str
-    """What should change in the agent's behaviour."""
-    edits: tuple[Edit, ...] = ()
-    """Exact edits: search text copied from the file's current content, occurring once."""
-    patterns: tuple[str, ...] = ()
-    """Ids of the best-practice patterns it applies."""
-
-    def to_hypothesis(self) -> Hypothesis:
-        """The Hypothesis; its validity is decided by checking the edits, not by the model."""
-        return Hypothesis.model_validate(self.model_dump())
-
-
 class HypothesisSet(BaseModel):
     """The hypothesis call's answer."""
 
     model_config = _ANSWER
 
-    hypotheses: tuple[HypothesisAnswer, ...] = Field(min_length=1, max_length=5)
+    hypotheses: tuple[HypothesisDraft, ...] = Field(min_length=1, max_length=5)
     """3 to 5 ranked hypotheses, best first, each a genuinely different strategy."""
 
 
@@ -172,9 +101,9 @@ class LLMAnalyser:
         )
 
     def _diagnose(self, data: AnalyserInput, material: str, redactor: Redactor | None) -> Diagnosis:
-        request = self._request("DIAGNOSIS_SYSTEM_PROMPT", material, DiagnosisAnswer, "diagnosis")
-        answer = self._structured(request, DiagnosisAnswer, redactor)
-        return verify_diagnosis(data, answer.to_diagnosis())
+        request = self._request("DIAGNOSIS_SYSTEM_PROMPT", material, DiagnosisDraft, "diagnosis")
+        answer = self._structured(request, DiagnosisDraft, redactor)
+        return verify_diagnosis(data, Diagnosis.model_validate(answer.model_dump()))
 
     def _hypothesise(
         self, data: AnalyserInput, material: str, diagnosis: Diagnosis, redactor: Redactor | None
@@ -189,7 +118,7 @@ class LLMAnalyser:
         if problems:
             retry = _edit_retry(request, found, problems, redactor)
             found = self._structured(retry, HypothesisSet, redactor)
-        return tuple(answer.to_hypothesis() for answer in found.hypotheses)
+        return tuple(Hypothesis.model_validate(h.model_dump()) for h in found.hypotheses)
 
     def _structured(
         self, request: Request, model: type[_Model], redactor: Redactor | None
@@ -322,7 +251,7 @@ def _edit_retry(
 
 
 def _edit_problems(
-    hypotheses: Sequence[HypothesisAnswer], files: Sequence[ContextFile]
+    hypotheses: Sequence[HypothesisDraft], files: Sequence[ContextFile]
 ) -> list[str]:
     from ..fixes.edits import check_edit
 
@@ -393,9 +322,9 @@ def _patterns_text(data: AnalyserInput) -> str:
 
 
 __all__ = [
-    "DiagnosisAnswer",
+    "DiagnosisDraft",
     "Evidence",
-    "HypothesisAnswer",
+    "HypothesisDraft",
     "HypothesisSet",
     "LLMAnalyser",
     "llm_analyser",

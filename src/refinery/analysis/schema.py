@@ -10,7 +10,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-_FROZEN = ConfigDict(frozen=True, extra="forbid")
+# Field docstrings become schema descriptions: the LLM reads them as its instructions per field.
+_FROZEN = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
 
 class FailureType(StrEnum):
@@ -35,21 +36,26 @@ class Level(StrEnum):
     LOW = "low"
 
 
-class Evidence(BaseModel):
-    """A quote from one run supporting the diagnosis."""
+class Quote(BaseModel):
+    """A verbatim quote from one run."""
 
     model_config = _FROZEN
 
     run_id: str
-    """The run quoted."""
+    """The id of the run quoted, as the trace names it."""
     quote: str
-    """The quoted text, verbatim."""
+    """Text copied exactly from that run (a short excerpt, not a paraphrase)."""
+
+
+class Evidence(Quote):
+    """A quote from one run supporting the diagnosis, and whether it was found there."""
+
     verified: bool = False
     """True when the quote was found verbatim in that run (or, failing that, in the trace)."""
 
 
-class Diagnosis(BaseModel):
-    """What went wrong, where and why."""
+class DiagnosisDraft(BaseModel):
+    """What went wrong, where and why, as an analyser states it (quotes not yet verified)."""
 
     model_config = _FROZEN
 
@@ -69,6 +75,13 @@ class Diagnosis(BaseModel):
     """Plain language for a non-engineer."""
     affected_component: str
     """Which prompt, tool or config is at fault, and whether the fault is within its control."""
+    evidence: tuple[Quote, ...] = ()
+    """Verbatim quotes from the trace supporting the diagnosis."""
+
+
+class Diagnosis(DiagnosisDraft):
+    """What went wrong, where and why, with every quote checked against the trace."""
+
     evidence: tuple[Evidence, ...] = ()
     """Quotes from the trace supporting the diagnosis."""
 
@@ -86,7 +99,7 @@ class Edit(BaseModel):
     """The new text."""
 
 
-class Hypothesis(BaseModel):
+class HypothesisDraft(BaseModel):
     """One ranked fix strategy with concrete edits."""
 
     model_config = _FROZEN
@@ -111,6 +124,11 @@ class Hypothesis(BaseModel):
     """The exact edits."""
     patterns: tuple[str, ...] = ()
     """Knowledge-base pattern ids it applies."""
+
+
+class Hypothesis(HypothesisDraft):
+    """A ranked fix, with the result of checking its edits against the files."""
+
     valid: bool = True
     """False when an edit does not apply cleanly to the current files."""
     problems: tuple[str, ...] = Field(default=())
