@@ -194,3 +194,14 @@ def test_component_without_context_files_reads_plainly() -> None:
 
     assert "(the system prompt)" not in component
     assert "no prompt file given" in component
+
+
+def test_gap_does_not_double_the_expectations_full_stop() -> None:
+    trace = _trace(_root(), _llm("llm1", "TERMINATE"))
+    data = AnalyserInput(
+        trace=trace, expected="It should say: let it die.", findings=(), condensed=""
+    )
+
+    gap = OfflineAnalyser().analyse(data).diagnosis.gap
+
+    assert gap.startswith("Expected: It should say: let it die. Actual:")

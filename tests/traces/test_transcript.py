@@ -124,3 +124,20 @@ def test_selector_suffix_is_a_path_when_such_a_file_exists(tmp_path: Path) -> No
     trace = load_trace(str(path))
     assert trace.metadata["path"] == str(path)
     assert "selected" not in trace.metadata
+
+
+def test_bare_list_whose_roles_are_agent_names_becomes_assistant_turns(tmp_path: Path) -> None:
+    messages = [
+        {"role": "human", "content": "When did the stock first pass $50?"},
+        {"role": "Orchestrator (thought)", "content": "Ask the WebSurfer."},
+        {"role": "WebSurfer", "content": "I could not load the page."},
+    ]
+    path = tmp_path / "magentic.json"
+    path.write_text(json.dumps(messages))
+    trace = load_trace_file(path)
+    turns = [trace.get(f"msg-{i}") for i in range(3)]
+    assert [t.kind.value for t in turns if t] == ["other", "llm", "llm"]
+    assert [t.output_messages[0].name for t in turns[1:] if t] == [
+        "Orchestrator (thought)",
+        "WebSurfer",
+    ]

@@ -210,7 +210,7 @@ def _confidence_reason(verdict: Verdict, verified: bool) -> str:
 def _gap(case: Case) -> str:
     final = case.facts.final_text.strip()
     actual = f'the final answer was "{short(final, 300)}"' if final else "there was no final answer"
-    return f"Expected: {case.expected.strip()}. Actual: {actual}."
+    return f"Expected: {case.expected.strip().rstrip('.')}. Actual: {actual}."
 
 
 def _executive(case: Case, plain: str, hypotheses: tuple[Hypothesis, ...]) -> str:

@@ -75,7 +75,7 @@ def parse(doc: Any, origin: str) -> Trace:
     raw = _message_list(doc)
     if raw is None:
         raise InputError(f"cannot read {origin}: it holds no messages", "give a chat transcript")
-    agents = isinstance(doc, dict) and isinstance(doc.get("history"), list)
+    agents = (isinstance(doc, dict) and isinstance(doc.get("history"), list)) or _names_agents(raw)
     found = ((index, _message(item, agents)) for index, item in enumerate(raw))
     indexed = [(index, message) for index, message in found if message is not None]
     trace_id = _trace_id(doc)
@@ -86,6 +86,15 @@ def parse(doc: Any, origin: str) -> Trace:
     return build_trace(
         runs, trace_id=trace_id, source="file", format="transcript", metadata=metadata
     )
+
+
+def _names_agents(raw: list[Any]) -> bool:
+    """True when some role is an agent's name (a multi-agent log such as Magentic-One's)."""
+    return any(
+        isinstance(item, dict) and isinstance(item.get("role"), str)
+        and item["role"] not in _STANDARD_ROLES
+        for item in raw
+    )  # fmt: skip
 
 
 def _message(item: Any, agents: bool) -> Message | None:
