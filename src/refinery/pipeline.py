@@ -7,6 +7,7 @@ only sequences them and reports progress.
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -233,6 +234,12 @@ def _resolve_context(
     warnings = [
         f"{path} is missing: dropped from the project's context" for path in resolved.missing
     ]
+    if extracted is not None and extracted.written:
+        folder = Path(os.path.commonpath(extracted.written)).as_posix()
+        warnings.append(
+            f"extracted {len(extracted.written)} file(s) into {folder}: review them, then commit "
+            f"them (git add {folder} && git commit) so that --apply can edit them"
+        )
     return ref, [*warnings, *resolved.warnings]
 
 

@@ -121,3 +121,17 @@ def test_readme_first_command_runs_on_the_bundled_example(agent_repo: Path) -> N
     second_block = readme.split("```bash\n")[2].split("```")[0]
     assert second_block.strip().endswith("python -m pytest")
     assert second_block.strip() in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def test_extraction_says_how_to_make_extracted_files_fixable(agent_repo: Path) -> None:
+    result = _analyze("--extract-from-trace", "--json")
+    data = json.loads(result.stdout)
+    assert data["context"]["prompt_files"][0].startswith(".refinery/projects/weather/prompts/")
+    assert any(
+        "git add .refinery/projects/weather && git commit" in warning
+        for warning in data["warnings"]
+    )
+    subprocess.run(["git", "add", ".refinery/projects"], cwd=agent_repo, check=True)
+    subprocess.run(["git", "commit", "-qm", "extracted"], cwd=agent_repo, check=True)
+    again = json.loads(_analyze("--json").stdout)
+    assert any(h["valid"] for h in again["hypotheses"])
