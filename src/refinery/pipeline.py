@@ -20,6 +20,7 @@ from .analysis.findings import DetectorInput, Finding
 from .analysis.schema import Diagnosis, Hypothesis
 from .config import DEFAULT_BUDGET, Settings
 from .errors import InputError
+from .gcpause import paused_gc
 from .progress import OnProgress, ProgressEvent, no_progress
 from .store.paths import ensure_state_dir
 from .traces.model import Trace, TraceRef
@@ -135,6 +136,7 @@ class AnalyzeOptions:
     """Which project files to use."""
 
 
+@paused_gc()
 def analyze(
     trace_ref: str | Path | Trace,
     *,

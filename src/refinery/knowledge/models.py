@@ -13,10 +13,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
-from importlib.resources import files
 from typing import Any
 
-import yaml
+from .data import load_data
 
 FAMILIES = ("openai", "anthropic", "gemini", "meta", "mistral", "other")
 _BEDROCK_VENDOR = re.compile(r"^(?:[a-z]{2}\.)?(?:anthropic|meta|mistral|amazon|cohere)\.")
@@ -77,8 +76,7 @@ def normalise_model_name(model: str | None) -> str:
 
 @cache
 def _table() -> tuple[dict[str, float], tuple[_Entry, ...]]:
-    text = files(__package__).joinpath("models.yaml").read_text(encoding="utf-8")
-    data: dict[str, Any] = yaml.safe_load(text)
+    data: dict[str, Any] = load_data(__package__, "models.yaml")
     factors = {str(k): float(v) for k, v in data["estimate_factors"].items()}
     return factors, tuple(_entry(raw, factors) for raw in data["models"])
 

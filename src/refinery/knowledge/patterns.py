@@ -11,12 +11,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
-from importlib.resources import files
 from typing import Any
 
-import yaml
-
 from ..analysis.schema import FailureType, Level
+from .data import load_data
 
 _SPACES = re.compile(r"(?<=\S) {2,}")
 
@@ -108,8 +106,7 @@ def failure_text(failure_type: FailureType) -> FailureText:
 
 @cache
 def _data() -> dict[str, Any]:
-    text = files(__package__).joinpath("patterns.yaml").read_text(encoding="utf-8")
-    data: dict[str, Any] = yaml.safe_load(text)
+    data: dict[str, Any] = load_data(__package__, "patterns.yaml")
     return data
 
 

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from functools import cache
-from importlib.resources import files
 from typing import Any
 
-import yaml
+from ..knowledge.data import load_data
 
 
 @cache
 def _catalog() -> dict[str, Any]:
-    text = (files("refinery.llm") / "defaults.yaml").read_text(encoding="utf-8")
-    loaded: dict[str, Any] = yaml.safe_load(text)
+    loaded: dict[str, Any] = load_data("refinery.llm", "defaults.yaml")
     return loaded
 
 

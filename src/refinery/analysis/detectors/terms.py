@@ -12,10 +12,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
-from importlib.resources import files
 from typing import Any
 
-import yaml
+from ...knowledge.data import load_data
 
 _WORD = re.compile(r"[a-z0-9]+(?:['\u2019][a-z]+)*")
 _SUFFIXES: tuple[tuple[str, str, int], ...] = (
@@ -139,8 +138,7 @@ def _phrase_at(
 @cache
 def vocabulary() -> Vocabulary:
     """The vocabulary from ``knowledge/coverage_terms.yaml``, loaded and stemmed once."""
-    text = files("refinery.knowledge").joinpath("coverage_terms.yaml").read_text("utf-8")
-    data: dict[str, Any] = yaml.safe_load(text)
+    data: dict[str, Any] = load_data("refinery.knowledge", "coverage_terms.yaml")
     words: dict[str, str] = {}
     phrases: dict[tuple[str, ...], str] = {}
     for group in data.get("synonyms", []):
