@@ -11,10 +11,12 @@ Three sets of traces with known evidence runs:
   locations stay verbatim anyway.
 
 For each, at 8k and 30k budgets: the share of evidence runs whose whole content is in the text
-(``verbatim``), the share of findings whose evidence quote is in the text (``quoted``), and how
-often the budget had to be exceeded. The naive rule "first 25 runs, 4,000 characters per field"
-is measured on the same traces. Times: condense time as a ratio to load time, on TRAIL and on a
-generated 100,000-run LangSmith file (written to a temporary directory).
+(``verbatim``); the ceiling (how many evidence runs could be whole at all: ``fit alone`` counts
+those whose own texts fit the budget, ``together`` how many fit at once, smallest first, a repeated
+text counted once) and the verbatim share of that ceiling; the share of findings whose evidence
+quote is in the text (``quoted``); how often the budget had to be exceeded. The naive rule "first
+25 runs, 4,000 characters per field" is measured on the same traces. Times: condense time as a
+ratio to load time, on TRAIL and on a generated 100,000-run LangSmith file (in a temporary folder).
 
 Usage: python bench/condense.py [--big 100000] [--generated 20] [--trail-limit N]
 """
@@ -122,6 +124,8 @@ class Score:
 
     runs: int = 0
     verbatim: int = 0
+    alone: int = 0
+    fit: int = 0
     kept: int = 0
     quotes: int = 0
     quoted: int = 0
@@ -138,8 +142,11 @@ class Score:
         text: str,
         tokens: int,
         over: bool,
+        fits: tuple[int, int] = (0, 0),
     ) -> None:
         self.traces += 1
+        self.alone += fits[0]
+        self.fit += fits[1]
         self.runs += len(targets)
         self.verbatim += len(targets & set(verbatim))
         self.kept += len(targets & set(kept))
@@ -156,10 +163,17 @@ class Score:
         )
         verbatim = f"{self.verbatim}/{self.runs} ({_pct(self.verbatim, self.runs)})"
         median = int(statistics.median(self.tokens or [0]))
-        return (
+        line = (
             f"  {name:<26} verbatim {verbatim:<16} shown {_pct(self.kept, self.runs):>6}"
             f"  quoted {quoted:<18} over budget {self.over}/{self.traces}"
             f"  median tokens {median:,}"
+        )
+        if not self.fit:
+            return line
+        return (
+            f"{line}\n  {'':<26} ceiling: {self.alone}/{self.runs} fit alone, {self.fit} together"
+            f" ({_pct(self.fit, self.runs)}); verbatim of those that fit together"
+            f" {_pct(min(self.verbatim, self.fit), self.fit)}"
         )
 
 
@@ -196,6 +210,7 @@ def measure(
 ) -> None:
     """Condense at each budget and score the result against ``targets``."""
     quotes = [found.evidence for found in findings if found.evidence and found.run_id in targets]
+    sizes = run_sizes(trace, targets)
     for budget in BUDGETS:
         started = time.perf_counter()
         result: CondensedTrace = condense(trace, findings, budget)
@@ -208,7 +223,50 @@ def measure(
             result.text,
             result.tokens,
             result.over_budget,
+            ceiling(sizes, budget),
         )
+
+
+# --- the ceiling: how many evidence runs could be whole at all ------------------------------
+
+_RUN_OVERHEAD = 40
+"""Tokens of a run's header and the trace's preamble, roughly."""
+_TEXT_OVERHEAD = 12
+"""Tokens of a text's label line, roughly."""
+
+
+def run_sizes(trace: Trace, targets: set[str]) -> dict[str, dict[str, int]]:
+    """Per evidence run: its texts and their token counts (a text shown once however repeated)."""
+    sizes: dict[str, dict[str, int]] = {}
+    counted: dict[str, int] = {}
+    for run_id in sorted(targets):
+        run = trace.get(run_id)
+        assert run is not None
+        texts = {text: 0 for text in run_fields(run)}
+        for text in texts:
+            if text not in counted:
+                counted[text] = count_tokens(text, None) + _TEXT_OVERHEAD
+            texts[text] = counted[text]
+        sizes[run_id] = texts
+    return sizes
+
+
+def ceiling(sizes: dict[str, dict[str, int]], budget: int) -> tuple[int, int]:
+    """Evidence runs that fit the budget alone, and together (smallest first, repeats once)."""
+    alone = [
+        sum(texts.values()) + _RUN_OVERHEAD
+        for texts in sizes.values()
+        if sum(texts.values()) + _RUN_OVERHEAD <= budget
+    ]
+    shown: set[str] = set()
+    used = together = 0
+    for texts in sorted(sizes.values(), key=lambda texts: sum(texts.values())):
+        extra = sum(tokens for text, tokens in texts.items() if text not in shown)
+        if used + extra + _RUN_OVERHEAD <= budget:
+            used += extra + _RUN_OVERHEAD
+            shown.update(texts)
+            together += 1
+    return len(alone), together
 
 
 def measure_naive(suite: Suite, trace: Trace, findings: list[Finding], targets: set[str]) -> None:

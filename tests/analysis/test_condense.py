@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -14,11 +13,9 @@ from refinery.analysis.findings import Finding, Severity
 from refinery.analysis.tokens import count_tokens
 from refinery.errors import InputError
 from refinery.traces import Message, Run, RunKind, ToolCall, Trace, build_trace, load_trace_file
+from sample_paths import FIXTURES as SAMPLE_FIXTURES
 
-WEATHER = (
-    Path(__file__).resolve().parents[2].parent
-    / "shared/fixtures/generated/langchain_fake_weather_agent.runs_query.json"
-)
+WEATHER = SAMPLE_FIXTURES / "generated/langchain_fake_weather_agent.runs_query.json"
 RUN_MARKER = re.compile(r"\[… ([\d,]+) runs? elided: ([^\]]*) …\]")
 WORDS = [
     "alpha",
@@ -358,3 +355,27 @@ def test_condense_keep_forces_a_run_in() -> None:
     trace = _trace(_chain_of_tools(300))
     result = condense(trace, [], budget=1000, keep=["r40"])
     assert "r40" in result.kept_run_ids
+
+
+def test_condense_keeps_small_finding_runs_whole_when_a_big_one_must_be_cut() -> None:
+    runs = [Run(id="root", trace_id="t", kind=RunKind.CHAIN, inputs={"q": "go"})]
+    sizes = {"small0": 2000, "small1": 2500, "small2": 3000, "big": 40_000}
+    for run_id, size in sizes.items():
+        result_text = f"{run_id} BAD RESULT " + " ".join(f"w{i}" for i in range(size // 5))
+        runs.append(
+            Run(
+                id=run_id,
+                trace_id="t",
+                parent_id="root",
+                kind=RunKind.TOOL,
+                tool_args="{}",
+                tool_result=result_text,
+            )
+        )
+    findings = [_finding(run_id, f"{run_id} BAD RESULT") for run_id in sizes]
+    trace = _trace(runs)
+    result = condense(trace, findings, budget=4500)
+    _check_invariants(trace, findings, result)
+    assert {"small0", "small1", "small2"} <= set(result.verbatim_run_ids)
+    assert "big" in result.kept_run_ids and "big" not in result.verbatim_run_ids
+    assert {e.run_id for e in result.elisions if e.chars} == {"big"}

@@ -11,8 +11,9 @@ from refinery.analysis.detectors.terms import stem, tokens
 from refinery.analysis.findings import DetectorInput, Finding, Severity
 from refinery.traces.model import Message, Run, RunKind, Trace, build_trace
 from refinery.traces.sources import load_trace
+from sample_paths import FIXTURES as SAMPLE_FIXTURES
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures"
+FIXTURES = SAMPLE_FIXTURES
 WEATHER = FIXTURES / "generated" / "langchain_fake_weather_agent.runs_query.json"
 TAU = FIXTURES / "tau-bench" / "gpt-4o-airline.failed-subset.json"
 MEMORY_PROMPT = "You are a helpful shopping assistant. Answer questions about our products."
@@ -144,3 +145,21 @@ def test_negation_rules_only_the_rest_of_its_clause() -> None:
     )
     assert wanted.required == {t.term for t in tokens("question source")}
     assert wanted.forbidden == {t.term for t in tokens("guess")}
+
+
+@pytest.mark.parametrize(
+    ("system", "evidence"),
+    [
+        ("Task:\nYou are a travel bot. Always answer in French.", ""),
+        ("## Task\nYou are a travel bot. Always answer in French.", ""),
+        ("Task:\nYou are a travel bot. Report fares in euros.", "Report fares in euros."),
+    ],
+    ids=["label-only", "heading-only", "relevant-sentence"],
+)
+def test_absence_quotes_only_a_prompt_sentence_about_the_expectation(
+    system: str, evidence: str
+) -> None:
+    trace = _chat(system, "Your flight is on time.")
+    found = _found(trace, "It should finish the task and report delays with a refund offer")
+    gap = found["expectation_not_in_prompt"]
+    assert (gap.run_id, gap.evidence) == ("llm", evidence)

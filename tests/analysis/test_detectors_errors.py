@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from refinery.analysis.detectors import errors, run_detectors
@@ -9,8 +7,9 @@ from refinery.analysis.detectors.excerpts import quotes
 from refinery.analysis.findings import DetectorInput, Finding, Severity
 from refinery.traces.model import Run, RunKind, Trace, build_trace
 from refinery.traces.sources import load_trace
+from sample_paths import FIXTURES as SAMPLE_FIXTURES
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures"
+FIXTURES = SAMPLE_FIXTURES
 WEATHER = FIXTURES / "generated" / "langchain_fake_weather_agent.runs_query.json"
 
 

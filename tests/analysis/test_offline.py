@@ -17,6 +17,7 @@ from refinery.analysis.findings import Finding, Severity
 from refinery.analysis.offline import OfflineAnalyser
 from refinery.analysis.schema import FailureType, Level
 from refinery.traces.model import Message, Run, RunKind, TokenUsage, ToolCall, Trace, build_trace
+from sample_paths import FIXTURES as SAMPLE_FIXTURES
 
 ROOT = Path(__file__).resolve().parents[2]
 WEATHER = ROOT / "examples" / "weather-agent"
@@ -457,7 +458,7 @@ def test_offline_reads_the_same_failure_from_other_formats(name: str) -> None:
     from refinery.analysis.findings import DetectorInput
     from refinery.traces.sources import load_trace
 
-    trace = load_trace(ROOT.parent / "shared" / "fixtures" / "generated" / name)
+    trace = load_trace(SAMPLE_FIXTURES / "generated" / name)
     expected = "should say the weather service is unavailable instead of guessing"
     findings = tuple(run_detectors(DetectorInput(trace=trace, expected=expected)))
     out = OfflineAnalyser().analyse(

@@ -6,19 +6,11 @@ from pathlib import Path
 import pytest
 from bpe_openai import _bindings
 
-from refinery.analysis.tokens import (
-    HealthLabel,
-    TokenCounter,
-    _count_with_encoding,
-    _encoding,
-    analyse_tokens,
-    count_tokens,
-    counts_exact,
-    run_tokens,
-)
+from refinery.analysis.tokens import HealthLabel, analyse_tokens, run_tokens
 from refinery.traces import Message, Run, RunKind, TokenUsage, Trace, build_trace, load_trace_file
+from sample_paths import FIXTURES as SAMPLE_FIXTURES
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "fixtures"
+SHARED = SAMPLE_FIXTURES
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "weather-agent" / "trace.json"
 PROSE = "The agent looked up the order, found it had shipped, and told the customer so. "
 
@@ -38,45 +30,6 @@ def _llm(run_id: str, order: str, model: str | None, prompt: int | None, **extra
         id=run_id, trace_id="t", parent_id="root", order=order, name="chat",
         kind=RunKind.LLM, model=model, usage=usage, **extra,  # type: ignore[arg-type]
     )  # fmt: skip
-
-
-# counting -------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("model", "encoding"), [("gpt-4o", "o200k_base"), ("gpt-3.5-turbo", "cl100k_base")]
-)
-def test_openai_counts_are_exact(model: str, encoding: str) -> None:
-    assert count_tokens("tiktoken is great!", model) == 6
-    assert count_tokens(PROSE * 3, model) == _reference(PROSE * 3, encoding)
-    assert counts_exact(model)
-
-
-def test_other_families_are_scaled_o200k_estimates() -> None:
-    assert not counts_exact("claude-3-5-sonnet-20241022")
-    assert count_tokens(PROSE, "claude-3-5-sonnet-20241022") == math.ceil(_reference(PROSE) * 1.15)
-    assert count_tokens(PROSE, None) == math.ceil(_reference(PROSE) * 1.1)
-
-
-def test_text_longer_than_the_tokenizer_accepts_is_counted_in_chunks() -> None:
-    text = PROSE * 5000  # ~400,000 characters, ~80,000 tokens
-    assert count_tokens(text, "gpt-4o") == _reference(text)
-
-
-def test_public_encoding_fallback_counts_long_text_exactly_in_chunks() -> None:
-    text = PROSE * 5000
-    assert _count_with_encoding(_encoding("o200k_base"), text) == _reference(text)
-
-
-def test_lone_surrogates_are_counted_not_raised() -> None:
-    assert count_tokens("broken \ud800 export", "gpt-4o") == _reference("broken ? export")
-
-
-def test_each_distinct_string_is_counted_once() -> None:
-    counter = TokenCounter(model="gpt-4o")
-    messages = [Message(role="system", content=PROSE), Message(role="user", content=PROSE)]
-    assert counter.messages(messages) == 2 * (3 + _reference(PROSE))
-    assert len(counter._cache) == 1
 
 
 # runs -----------------------------------------------------------------------------------------

@@ -9,10 +9,11 @@ from typer.testing import CliRunner
 
 from refinery.cli import app, main
 from refinery.traces import RunKind, load_trace_file
+from sample_paths import FIXTURES as SAMPLE_FIXTURES
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "weather-agent" / "trace.json"
-FIXTURES = ROOT.parent / "shared" / "fixtures"
+FIXTURES = SAMPLE_FIXTURES
 runner = CliRunner()
 
 

@@ -12,8 +12,9 @@ from refinery.store.context import describe_project, resolve_context
 from refinery.store.extract import extract_from_trace, trace_key
 from refinery.traces.model import Message, Run, RunKind, Trace, build_trace
 from refinery.traces.sources import load_trace_file
+from sample_paths import FIXTURES as SAMPLE_FIXTURES
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
+FIXTURES = SAMPLE_FIXTURES
 DATA = Path(__file__).resolve().parents[1] / "data"
 LANGSMITH = FIXTURES / "generated" / "langchain_fake_weather_agent.runs_query.json"
 OTLP = FIXTURES / "generated" / "weather_agent.otlp.jsonl"

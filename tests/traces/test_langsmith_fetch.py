@@ -17,11 +17,9 @@ from refinery.errors import ConfigError, InputError, SourceError
 from refinery.progress import ProgressEvent
 from refinery.traces.langsmith_fetch import RetryPolicy, fetch_langsmith_trace, langsmith_reachable
 from refinery.traces.sources import load_trace
+from sample_paths import FIXTURES as SAMPLE_FIXTURES
 
-RUNS_QUERY = (
-    Path(__file__).resolve().parents[2].parent
-    / "shared/fixtures/generated/langchain_fake_weather_agent.runs_query.json"
-)
+RUNS_QUERY = SAMPLE_FIXTURES / "generated/langchain_fake_weather_agent.runs_query.json"
 KEY = "lsv2_pt_test_key"
 INFO = {"version": "0.16.3", "instance_flags": {}, "license_expiration_time": None}
 

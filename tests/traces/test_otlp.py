@@ -11,8 +11,9 @@ import pytest
 from refinery.errors import InputError
 from refinery.traces import RunKind, load_trace_file
 from refinery.traces.otlp import parse
+from sample_paths import FIXTURES as SAMPLE_FIXTURES
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
+FIXTURES = SAMPLE_FIXTURES
 WEATHER = FIXTURES / "generated" / "weather_agent.otlp.jsonl"
 GENAI = FIXTURES / "openinference" / "genai"
 VERCEL = FIXTURES / "openinference" / "vercel-v6-spans" / "all-spans.json"

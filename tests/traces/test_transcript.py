@@ -9,8 +9,9 @@ import pytest
 
 from refinery.errors import InputError
 from refinery.traces import RunKind, load_trace, load_trace_file
+from sample_paths import FIXTURES as SAMPLE_FIXTURES
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
+FIXTURES = SAMPLE_FIXTURES
 TAU = FIXTURES / "tau-bench" / "gpt-4o-airline.failed-subset.json"
 WHO = FIXTURES / "who-and-when"
 

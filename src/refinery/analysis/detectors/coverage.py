@@ -6,6 +6,10 @@ normalised by the vocabulary in ``knowledge/coverage_terms.yaml`` (stopwords, st
 and compared as sets of concepts. A clause of the expectation under a negation ("should not guess")
 names forbidden content: the answer fails it when the content appears, and is never declared to
 pass it from mere absence, which lexical matching cannot prove.
+
+A prompt that lacks the rule is quoted only where a sentence of it states something about one of
+the expectation's concepts; a heading or label ("Task:", "## Output") names a concept but states
+nothing, and an absence finding with no such sentence carries no evidence rather than a random one.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from .excerpts import EVIDENCE_CHARS, finding, head, string_leaves, window
 from .terms import Token, tokens, vocabulary
 
 _SENTENCE = re.compile(r"[^\n.!?]+[.!?]*")
+_LABEL = re.compile(r"^#+\s|^\W*+(?:[^\s:]+\s+){0,3}[^\s:]+:\W*$")
+"""A markdown heading, or a few words ending in a colon: it introduces text but states no rule."""
 _CLAUSE = re.compile(
     r"[.;:!?]|\b(?:but|instead|rather|whereas|otherwise)\b"
     r"|(?=\b(?:should|must|shall|will|needs? to|ha(?:s|ve) to|ought to|is expected to)\b)",
@@ -77,13 +83,26 @@ class _Passage:
     concepts: frozenset[str]
 
 
+def _passage(text: str) -> _Passage:
+    return _Passage(text=text, concepts=frozenset(t.term for t in tokens(text)))
+
+
 def _passages(prompt: str) -> Iterator[_Passage]:
     spans = [(m.start(), m.end()) for m in _SENTENCE.finditer(prompt) if m.group().strip()]
     for index, (start, end) in enumerate(spans):
         for stop in (end, spans[index + 1][1] if index + 1 < len(spans) else None):
             if stop is not None:
-                text = prompt[start:stop].strip()
-                yield _Passage(text=text, concepts=frozenset(t.term for t in tokens(text)))
+                yield _passage(prompt[start:stop].strip())
+
+
+def _nearest_statement(prompt: str, terms: frozenset[str]) -> _Passage | None:
+    """The sentence of ``prompt`` sharing most concepts with ``terms`` (shortest on ties).
+
+    Only a sentence that shares at least one concept and is not a heading or label qualifies.
+    """
+    sentences = (_passage(m.group().strip()) for m in _SENTENCE.finditer(prompt[:200_000]))
+    relevant = [p for p in sentences if terms & p.concepts and not _LABEL.search(p.text)]
+    return max(relevant, key=lambda p: (len(terms & p.concepts), -len(p.text)), default=None)
 
 
 def _best_passage(prompt: str, terms: frozenset[str]) -> tuple[int, _Passage | None]:
@@ -123,9 +142,21 @@ def _prompt_findings(data: DetectorInput, wanted: Expectation) -> Iterator[Findi
         return
     where = "no system prompt in the trace or prompt file" if not sources else "no prompt rule"
     message = f"{where} addresses the expected behaviour ({wanted.describe(wanted.terms)})"
-    evidence = passage.text[:EVIDENCE_CHARS] if passage and run else ""
-    anchor = run or _anchor(data.trace)
-    yield finding("expectation_not_in_prompt", Severity.MEDIUM, anchor, message, evidence)
+    yield _uncovered(data.trace, prompts, wanted, message)
+
+
+def _uncovered(
+    trace: Trace, prompts: list[tuple[Run, str]], wanted: Expectation, message: str
+) -> Finding:
+    """The absence finding, quoting the nearest relevant system-prompt sentence if any."""
+    near = [(p, run) for run, text in prompts if (p := _nearest_statement(text, wanted.terms))]
+    best = max(near, key=lambda item: len(wanted.terms & item[0].concepts), default=None)
+    if best is None:
+        anchor = prompts[0][0] if prompts else _anchor(trace)
+        return finding("expectation_not_in_prompt", Severity.MEDIUM, anchor, message)
+    passage, run = best
+    evidence = head(passage.text)
+    return finding("expectation_not_in_prompt", Severity.MEDIUM, run, message, evidence)
 
 
 def _covered(

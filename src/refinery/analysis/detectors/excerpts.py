@@ -3,7 +3,9 @@
 Evidence must be checkable by a person, so it is always a slice of one text the run itself holds
 (its error, a message, a tool call's arguments, a tool result, a string inside its inputs or
 outputs), never a paraphrase or a JSON rendering. Long texts are scanned only at their two ends so
-that a 100,000-run trace stays linear and fast.
+that a 100,000-run trace stays linear and fast. An excerpt never starts or ends inside a word: a cut
+that would split one moves out to the word's edge (up to ``WORD_MARGIN`` more characters) or, for a
+word longer than that, in past it, but never into the text the excerpt exists to show.
 """
 
 from __future__ import annotations
@@ -19,23 +21,59 @@ EVIDENCE_CHARS = 300
 """Longest evidence quoted, in characters."""
 SCAN_CHARS = 20_000
 """Characters scanned at each end of a long text."""
+WORD_MARGIN = 20
+"""Characters an excerpt may grow at each end to finish a word it would otherwise cut."""
+_WORD_START = re.compile(r"\w+\Z")
+_WORD_END = re.compile(r"\w+")
 
 
 def window(text: str, start: int, end: int, limit: int = EVIDENCE_CHARS) -> str:
-    """A verbatim slice of ``text`` of at most ``limit`` characters around ``text[start:end]``."""
+    """A verbatim slice of ``text`` of about ``limit`` characters around ``text[start:end]``."""
     span = end - start
     if span >= limit:
-        return text[start : start + limit].strip()
-    margin = (limit - span) // 2
-    left = max(0, start - margin)
-    right = min(len(text), end + (limit - span - (start - left)))
-    return text[left:right].strip()
+        left, right = start, start + limit
+    else:
+        margin = (limit - span) // 2
+        left = max(0, start - margin)
+        right = min(len(text), end + (limit - span - (start - left)))
+    return text[_open_at(text, left, start) : _close_at(text, right, min(end, right))].strip()
+
+
+def _splits_word(text: str, cut: int) -> bool:
+    """True when cutting ``text`` at ``cut`` would split a word in two."""
+    return (
+        0 < cut < len(text)
+        and (text[cut - 1].isalnum() or text[cut - 1] == "_")
+        and (text[cut].isalnum() or text[cut] == "_")
+    )
+
+
+def _open_at(text: str, cut: int, keep: int) -> int:
+    """Where an excerpt meant to open at ``cut`` opens: not inside a word, nor after ``keep``."""
+    if not _splits_word(text, cut):
+        return cut
+    back = _WORD_START.search(text, max(0, cut - WORD_MARGIN), cut)
+    if back and not _splits_word(text, back.start()):
+        return back.start()
+    ahead = _WORD_END.match(text, cut, min(keep, cut + WORD_MARGIN))
+    return ahead.end() if ahead and not _splits_word(text, ahead.end()) else cut
+
+
+def _close_at(text: str, cut: int, keep: int) -> int:
+    """Where an excerpt meant to close at ``cut`` closes: not inside a word, nor before ``keep``."""
+    if not _splits_word(text, cut):
+        return cut
+    ahead = _WORD_END.match(text, cut, min(len(text), cut + WORD_MARGIN))
+    if ahead and not _splits_word(text, ahead.end()):
+        return ahead.end()
+    back = _WORD_START.search(text, max(keep, cut - WORD_MARGIN), cut)
+    return back.start() if back and not _splits_word(text, back.start()) else cut
 
 
 def head(text: str, limit: int = EVIDENCE_CHARS) -> str:
-    """The first non-blank line(s) of ``text``, verbatim, at most ``limit`` characters."""
+    """The first non-blank line(s) of ``text``, verbatim, about ``limit`` characters."""
     stripped = text.strip()
-    first = stripped[:limit]
+    first = stripped[: _close_at(stripped, limit, 0)]
     lines = first.splitlines()
     if len(lines) > 1 and len(lines[0].strip()) >= 40:
         return lines[0].strip()
@@ -43,8 +81,10 @@ def head(text: str, limit: int = EVIDENCE_CHARS) -> str:
 
 
 def tail(text: str, limit: int = EVIDENCE_CHARS) -> str:
-    """The last ``limit`` characters of ``text``, verbatim."""
-    return text.strip()[-limit:].strip()
+    """About the last ``limit`` characters of ``text``, verbatim."""
+    stripped = text.strip()
+    end = len(stripped)
+    return stripped[_open_at(stripped, max(0, end - limit), end) :].strip()
 
 
 def segments(text: str) -> Iterator[tuple[int, str]]:

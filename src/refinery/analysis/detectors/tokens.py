@@ -15,7 +15,7 @@ from typing import Any
 from ...knowledge.models import model_info
 from ...traces.model import Run, RunKind
 from ..findings import DetectorInput, Finding, Severity, detector
-from ..tokens import count_tokens
+from ..token_count import count_tokens
 from .errors import PARSE, SIGNATURES, error_excerpt
 from .excerpts import finding, head, search, tail
 
