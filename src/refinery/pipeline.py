@@ -22,24 +22,12 @@ from .config import DEFAULT_BUDGET, Settings
 from .errors import InputError
 from .gcpause import paused_gc
 from .progress import OnProgress, ProgressEvent, no_progress
+from .store.context_file import ContextFiles
 from .store.paths import ensure_state_dir
 from .traces.model import Trace, TraceRef
 from .traces.sources import load_trace
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
-
-
-class ContextRef(BaseModel):
-    """The project files the analysis used."""
-
-    model_config = _FROZEN
-
-    prompt_files: tuple[str, ...] = ()
-    """Prompt files, relative to the repository root."""
-    eval_files: tuple[str, ...] = ()
-    """Eval files."""
-    config_files: tuple[str, ...] = ()
-    """Config files."""
 
 
 class AnalyserRef(BaseModel):
@@ -83,7 +71,7 @@ class AnalysisResult(BaseModel):
     """The expected behaviour, as given."""
     trace: TraceRef
     """The trace analysed."""
-    context: ContextRef
+    context: ContextFiles
     """The files used."""
     analyser: AnalyserRef
     """Who diagnosed."""
@@ -206,7 +194,7 @@ def _load(
 
 def _resolve_context(
     settings: Settings, project: str, trace: Trace, expected: str, request: ContextRequest
-) -> tuple[ContextRef, list[str]]:
+) -> tuple[ContextFiles, list[str]]:
     from .store.context import resolve_context
 
     extracted = None
@@ -228,7 +216,7 @@ def _resolve_context(
         extracted=extracted,
         cwd=request.cwd,
     )
-    ref = ContextRef(
+    ref = ContextFiles(
         prompt_files=tuple(resolved.context.prompt_files),
         eval_files=tuple(resolved.context.eval_files),
         config_files=tuple(resolved.context.config_files),
@@ -245,7 +233,7 @@ def _resolve_context(
     return ref, [*warnings, *resolved.warnings]
 
 
-def _read_files(settings: Settings, used: ContextRef) -> tuple[ContextFile, ...]:
+def _read_files(settings: Settings, used: ContextFiles) -> tuple[ContextFile, ...]:
     roles = (
         (FileRole.PROMPT, used.prompt_files),
         (FileRole.EVAL, used.eval_files),
@@ -294,7 +282,7 @@ def choose_analyser(settings: Settings) -> Analyser:
 
 
 def _validate(
-    hypotheses: Sequence[Hypothesis], used: ContextRef, settings: Settings, allow_dirty: bool
+    hypotheses: Sequence[Hypothesis], used: ContextFiles, settings: Settings, allow_dirty: bool
 ) -> tuple[tuple[Hypothesis, ...], dict[int, str]]:
     """Dry-run every hypothesis: its diff, and every reason ``--apply`` would refuse it."""
     from .fixes.apply import dry_run

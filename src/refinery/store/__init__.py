@@ -10,6 +10,7 @@ from .atomic import write_atomic
 from .cache import cache_get, cache_put
 from .context import (
     ContextAdditions,
+    ContextFiles,
     ResolvedContext,
     clear_project,
     describe_project,
@@ -22,6 +23,7 @@ from .paths import check_project_name, ensure_state_dir
 
 __all__ = [
     "ContextAdditions",
+    "ContextFiles",
     "Extraction",
     "ResolvedContext",
     "cache_get",

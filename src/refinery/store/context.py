@@ -23,6 +23,7 @@ from ..config import Settings
 from ..errors import InputError
 from .context_file import (
     STORE_VERSION,
+    ContextFiles,
     ContextStore,
     FileKind,
     ProjectContext,
@@ -52,25 +53,8 @@ __all__ = [
 ]
 
 
-class ContextAdditions(BaseModel):
+class ContextAdditions(ContextFiles):
     """Files to add to a project's context, such as those extracted from a trace."""
-
-    model_config = _FROZEN
-
-    prompt_files: tuple[str, ...] = ()
-    """Prompt files, relative to the repository root."""
-    eval_files: tuple[str, ...] = ()
-    """Eval files, relative to the repository root."""
-    config_files: tuple[str, ...] = ()
-    """Config files, relative to the repository root."""
-
-    def files(self, kind: FileKind) -> tuple[str, ...]:
-        """The files of one kind."""
-        return {
-            FileKind.PROMPT: self.prompt_files,
-            FileKind.EVAL: self.eval_files,
-            FileKind.CONFIG: self.config_files,
-        }[kind]
 
 
 class ResolvedContext(BaseModel):

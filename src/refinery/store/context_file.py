@@ -50,19 +50,32 @@ def _check_relative(paths: tuple[str, ...]) -> tuple[str, ...]:
     return paths
 
 
-class ProjectContext(BaseModel):
-    """One project's saved files, as stored in ``context.json``."""
+class ContextFiles(BaseModel):
+    """A project's prompt, eval and config files, paths relative to the repository root."""
 
     model_config = _FROZEN
 
-    name: str
-    """The project's name (also its directory name under ``.refinery/projects/``)."""
     prompt_files: tuple[str, ...] = ()
     """Prompt files, relative to the repository root."""
     eval_files: tuple[str, ...] = ()
     """Eval files, relative to the repository root."""
     config_files: tuple[str, ...] = ()
     """Config files, relative to the repository root."""
+
+    def files(self, kind: FileKind) -> tuple[str, ...]:
+        """The files of one kind."""
+        return {
+            FileKind.PROMPT: self.prompt_files,
+            FileKind.EVAL: self.eval_files,
+            FileKind.CONFIG: self.config_files,
+        }[kind]
+
+
+class ProjectContext(ContextFiles):
+    """One project's saved files, as stored in ``context.json``."""
+
+    name: str
+    """The project's name (also its directory name under ``.refinery/projects/``)."""
     extracted_files: tuple[str, ...] = ()
     """Those of the files above that Refinery extracted from traces (``--extract-from-trace``)."""
     created: datetime
@@ -82,14 +95,6 @@ class ProjectContext(BaseModel):
     @classmethod
     def _relative_paths(cls, paths: tuple[str, ...]) -> tuple[str, ...]:
         return _check_relative(paths)
-
-    def files(self, kind: FileKind) -> tuple[str, ...]:
-        """The files of one kind."""
-        return {
-            FileKind.PROMPT: self.prompt_files,
-            FileKind.EVAL: self.eval_files,
-            FileKind.CONFIG: self.config_files,
-        }[kind]
 
     @property
     def all_files(self) -> tuple[str, ...]:
