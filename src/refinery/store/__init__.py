@@ -10,7 +10,6 @@ from .atomic import write_atomic
 from .cache import cache_get, cache_put
 from .context import (
     ContextAdditions,
-    ContextFiles,
     ResolvedContext,
     clear_project,
     describe_project,
@@ -18,6 +17,7 @@ from .context import (
     load_contexts,
     resolve_context,
 )
+from .context_file import ContextFiles
 from .extract import Extraction, extract_from_trace
 from .paths import check_project_name, ensure_state_dir
 
