@@ -109,20 +109,32 @@ def apply_change(
         _write_and_advance(
             plan.top, writes, commit, plan.head, _index_entries(plan.top, plan), "apply"
         )
-        change = Change(
-            id=change_id,
-            analysis_id=analysis_id,
-            hypothesis_rank=hypothesis.rank,
-            hypothesis_title=hypothesis.title,
-            expected=expected,
-            files=tuple(_changed(file) for file in plan.prepared.files),
-            commit=commit,
-            created_at=datetime.now(UTC),
-            undo_command=f"refinery undo {change_id}",
-        )
+        change = _change(hypothesis, analysis_id, expected, change_id, commit, plan)
         befores = {f.path: f.before for f in plan.prepared.files if f.before is not None}
         store.record_change(settings.state_dir, change, befores)
     return change
+
+
+def _change(
+    hypothesis: Hypothesis,
+    analysis_id: str,
+    expected: str,
+    change_id: str,
+    commit: str,
+    plan: _Plan,
+) -> Change:
+    """The record of an applied hypothesis: what ``refinery undo`` and ``--json`` show."""
+    return Change(
+        id=change_id,
+        analysis_id=analysis_id,
+        hypothesis_rank=hypothesis.rank,
+        hypothesis_title=hypothesis.title,
+        expected=expected,
+        files=tuple(_changed(file) for file in plan.prepared.files),
+        commit=commit,
+        created_at=datetime.now(UTC),
+        undo_command=f"refinery undo {change_id}",
+    )
 
 
 def _plan(
@@ -204,31 +216,29 @@ def _file_blobs(
     committed = git.tree_entry(top, head, gpath)
     if committed is None:
         if file.before is not None:
-            return _Blobs(problems=(f"{file.path}: not committed to git yet: commit it first",))
+            return _refused(f"{file.path}: not committed to git yet: commit it first")
         return _Blobs(commit=(git.REGULAR, file.after))
     if dirty and not allow_dirty:
-        return _Blobs(
-            problems=(
-                f"{file.path}: has uncommitted changes: commit or stash them, or use --allow-dirty",
-            )
+        return _refused(
+            f"{file.path}: has uncommitted changes: commit or stash them, or use --allow-dirty"
         )
     commit = _edited(top, committed, file)
     if commit is None:
-        return _Blobs(
-            problems=(
-                f"{file.path}: the edits touch your uncommitted changes, which Refinery will not "
-                "commit: commit or stash them first",
-            )
+        return _refused(
+            f"{file.path}: the edits touch your uncommitted changes, which Refinery will not "
+            "commit: commit or stash them first"
         )
     staged = git.index_entry(top, gpath)
     if staged is None or staged == committed:
         return _Blobs(commit=commit)
     index = _edited(top, staged, file)
     if index is None:
-        return _Blobs(
-            problems=(f"{file.path}: the edits touch your staged changes: commit them first",)
-        )
+        return _refused(f"{file.path}: the edits touch your staged changes: commit them first")
     return _Blobs(commit=commit, index=index)
+
+
+def _refused(problem: str) -> _Blobs:
+    return _Blobs(problems=(problem,))
 
 
 def _edited(top: Path, entry: git.Entry, file: PreparedFile) -> tuple[str, bytes] | None:

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ApplyRefused
+from ..store.atomic import write_temporary
 
 LOCK_NAME = "apply.lock"
 _NEW_FILE_MODE = 0o644
@@ -80,17 +80,7 @@ def _stage(write: FileWrite) -> Path | None:
         return None
     target = write.path
     mode = stat.S_IMODE(target.stat().st_mode) if target.is_file() else _NEW_FILE_MODE
-    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".refinery")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(write.data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(name, mode)
-    except BaseException:
-        Path(name).unlink(missing_ok=True)
-        raise
-    return Path(name)
+    return write_temporary(target, write.data, suffix=".refinery", mode=mode)
 
 
 def _put(target: Path, temporary: Path | None) -> None:

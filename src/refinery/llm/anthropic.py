@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .failures import provider_error
+from .failures import sdk_errors
 from .provider import Completion, Request
 
 
@@ -27,28 +27,32 @@ class AnthropicProvider:
         """One forced-tool call; SDK errors become ProviderErrors."""
         import anthropic
 
-        try:
-            message = self.client.messages.create(
-                model=self.model,
-                system=request.system,
-                max_tokens=request.max_output_tokens,
-                messages=[{"role": "user", "content": request.prompt}],
-                tools=[{"name": request.schema_name, "input_schema": request.schema,
-                        "description": f"Submit the {request.schema_name}."}],
-                tool_choice={"type": "tool", "name": request.schema_name},
-            )  # fmt: skip
-        except anthropic.APIStatusError as exc:
-            raise provider_error(
-                self.name, "ANTHROPIC_API_KEY", exc.status_code, exc.message
-            ) from exc
-        except anthropic.APIConnectionError as exc:
-            raise provider_error(self.name, "ANTHROPIC_API_KEY", None, str(exc)) from exc
-        return Completion(
-            text=_answer(message.content),
-            model=message.model or self.model,
-            input_tokens=message.usage.input_tokens,
-            output_tokens=message.usage.output_tokens,
-        )
+        with sdk_errors(anthropic, self.name, "ANTHROPIC_API_KEY"):
+            message = self.client.messages.create(**message_params(self.model, request))
+        return message_completion(message, self.model)
+
+
+def message_params(model: str, request: Request) -> dict[str, Any]:
+    """The forced-tool Messages request, as sent directly or inside a message batch."""
+    return {
+        "model": model,
+        "system": request.system,
+        "max_tokens": request.max_output_tokens,
+        "messages": [{"role": "user", "content": request.prompt}],
+        "tools": [{"name": request.schema_name, "input_schema": request.schema,
+                   "description": f"Submit the {request.schema_name}."}],
+        "tool_choice": {"type": "tool", "name": request.schema_name},
+    }  # fmt: skip
+
+
+def message_completion(message: Any, model: str) -> Completion:
+    """An SDK ``Message`` as a Completion: the forced tool's input is the answer."""
+    return Completion(
+        text=_answer(message.content),
+        model=message.model or model,
+        input_tokens=message.usage.input_tokens,
+        output_tokens=message.usage.output_tokens,
+    )
 
 
 def _answer(blocks: list[Any]) -> str:

@@ -24,63 +24,29 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
 from ..config import Settings
-from ..errors import ConfigError, InputError, ProviderError
+from ..errors import InputError, ProviderError
 from ..progress import OnProgress, ProgressEvent, no_progress
-from .failures import provider_error
-from .provider import Completion, Request, make_provider
+from .batch_backends import BatchBackend, BatchState, batch_backend
+from .provider import Completion, Request
 
 if TYPE_CHECKING:
     from ..pipeline import AnalysisResult, AnalyzeOptions
 
-BATCH_PROVIDERS = ("openai", "anthropic")
 BATCH_PRICE_FACTOR = 0.5
 FIRST_POLL_SECONDS = 5.0
 MAX_POLL_SECONDS = 60.0
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
-_OPENAI_ENDED = frozenset({"completed", "failed", "expired", "cancelled"})
 
 Sleep = Callable[[float], None]
-
-
-@dataclass(frozen=True, kw_only=True)
-class BatchState:
-    """Where a batch is: its status word, whether it ended, and how far along it is."""
-
-    status: str
-    ended: bool
-    failure: str | None = None
-    """Why the batch failed as a whole (expired, cancelled...); None when it did not."""
-    done: int = 0
-    total: int = 1
-
-
-class BatchBackend(Protocol):
-    """One vendor's batch endpoints."""
-
-    name: str
-    model: str
-
-    def submit(self, request: Request, custom_id: str) -> str:
-        """Submit a one-request batch; its id."""
-        ...
-
-    def state(self, batch_id: str) -> BatchState:
-        """The batch's current state."""
-        ...
-
-    def result(self, batch_id: str) -> Completion:
-        """The ended batch's one answer."""
-        ...
 
 
 class BatchJob(BaseModel):
@@ -250,187 +216,6 @@ def _safe_id(batch_id: str) -> str:
     if not batch_id or not all(c.isalnum() or c in "_-" for c in batch_id):
         raise InputError(f"{batch_id!r} is not a batch id", "use the id Refinery printed")
     return batch_id
-
-
-@contextmanager
-def _sdk_errors(sdk: Any, name: str, key_env: str) -> Iterator[None]:
-    """SDK exceptions as one-line ProviderErrors (``openai`` and ``anthropic`` share the names)."""
-    try:
-        yield
-    except sdk.APIStatusError as exc:
-        raise provider_error(name, key_env, exc.status_code, exc.message) from exc
-    except sdk.APIConnectionError as exc:
-        raise provider_error(name, key_env, None, str(exc)) from exc
-
-
-class OpenAIBatch:
-    """OpenAI's Batch API: a JSONL file of Chat Completions requests, uploaded then batched."""
-
-    name = "openai"
-
-    def __init__(self, client: Any, *, model: str) -> None:
-        self.client = client
-        self.model = model
-
-    def submit(self, request: Request, custom_id: str) -> str:
-        """Upload the one-line JSONL input file and create the batch."""
-        import openai
-
-        line = {"custom_id": custom_id, "method": "POST", "url": "/v1/chat/completions",
-                "body": _chat_body(self.model, request)}  # fmt: skip
-        content = (json.dumps(line) + "\n").encode("utf-8")
-        with _sdk_errors(openai, self.name, "OPENAI_API_KEY"):
-            upload = self.client.files.create(file=("refinery.jsonl", content), purpose="batch")
-            batch = self.client.batches.create(
-                input_file_id=upload.id, endpoint="/v1/chat/completions",
-                completion_window="24h", metadata={"created_by": "refinery", "stage": custom_id},
-            )  # fmt: skip
-        return str(batch.id)
-
-    def state(self, batch_id: str) -> BatchState:
-        """``batches.retrieve``: status and request counts."""
-        import openai
-
-        with _sdk_errors(openai, self.name, "OPENAI_API_KEY"):
-            batch = self.client.batches.retrieve(batch_id)
-        counts = batch.request_counts
-        failure = None
-        if batch.status in ("failed", "expired", "cancelled"):
-            errors = [e.message for e in (batch.errors.data or [])] if batch.errors else []
-            failure = f"{batch.status}" + (f": {errors[0]}" if errors and errors[0] else "")
-        return BatchState(
-            status=batch.status, ended=batch.status in _OPENAI_ENDED, failure=failure,
-            done=(counts.completed + counts.failed) if counts else 0,
-            total=max(counts.total, 1) if counts else 1,
-        )  # fmt: skip
-
-    def result(self, batch_id: str) -> Completion:
-        """Download the output (or error) file and read its one line."""
-        import openai
-        from openai.types.chat import ChatCompletion
-
-        with _sdk_errors(openai, self.name, "OPENAI_API_KEY"):
-            batch = self.client.batches.retrieve(batch_id)
-            file_id = batch.output_file_id or batch.error_file_id
-            if not file_id:
-                raise ProviderError(f"openai batch {batch_id} ended without a result file")
-            text = self.client.files.content(file_id).text
-        entry = json.loads(next(line for line in text.splitlines() if line.strip()))
-        response = entry.get("response") or {}
-        if response.get("status_code") != 200:
-            detail = (response.get("body") or {}).get("error") or entry.get("error") or {}
-            raise provider_error(
-                self.name, "OPENAI_API_KEY", response.get("status_code"),
-                str(detail.get("message", detail)),
-            )  # fmt: skip
-        return _chat_completion(ChatCompletion.model_validate(response["body"]), self.model)
-
-
-def _chat_body(model: str, request: Request) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "model": model,
-        "messages": [{"role": "system", "content": request.system},
-                     {"role": "user", "content": request.prompt}],
-        "max_tokens": request.max_output_tokens,
-        "response_format": {"type": "json_schema", "json_schema": {
-            "name": request.schema_name, "schema": request.schema, "strict": False}},
-    }  # fmt: skip
-    if request.temperature is not None:
-        body["temperature"] = request.temperature
-    return body
-
-
-def _chat_completion(response: Any, model: str) -> Completion:
-    usage = response.usage
-    text = response.choices[0].message.content if response.choices else ""
-    return Completion(
-        text=text or "", model=response.model or model,
-        input_tokens=usage.prompt_tokens if usage else 0,
-        output_tokens=usage.completion_tokens if usage else 0,
-    )  # fmt: skip
-
-
-class AnthropicBatch:
-    """Anthropic's Message Batches: the forced-tool Messages request of ``AnthropicProvider``."""
-
-    name = "anthropic"
-
-    def __init__(self, client: Any, *, model: str) -> None:
-        self.client = client
-        self.model = model
-
-    def submit(self, request: Request, custom_id: str) -> str:
-        """``messages.batches.create`` with one request."""
-        import anthropic
-
-        params = {
-            "model": self.model, "system": request.system, "max_tokens": request.max_output_tokens,
-            "messages": [{"role": "user", "content": request.prompt}],
-            "tools": [{"name": request.schema_name, "input_schema": request.schema,
-                       "description": f"Submit the {request.schema_name}."}],
-            "tool_choice": {"type": "tool", "name": request.schema_name},
-        }  # fmt: skip
-        with _sdk_errors(anthropic, self.name, "ANTHROPIC_API_KEY"):
-            batch = self.client.messages.batches.create(
-                requests=[{"custom_id": custom_id, "params": params}]
-            )
-        return str(batch.id)
-
-    def state(self, batch_id: str) -> BatchState:
-        """``messages.batches.retrieve``: processing status and request counts."""
-        import anthropic
-
-        with _sdk_errors(anthropic, self.name, "ANTHROPIC_API_KEY"):
-            batch = self.client.messages.batches.retrieve(batch_id)
-        counts = batch.request_counts
-        done = counts.succeeded + counts.errored + counts.canceled + counts.expired
-        return BatchState(
-            status=batch.processing_status, ended=batch.processing_status == "ended",
-            done=done, total=max(done + counts.processing, 1),
-        )  # fmt: skip
-
-    def result(self, batch_id: str) -> Completion:
-        """``messages.batches.results``: the one result, or why it has none."""
-        import anthropic
-
-        with _sdk_errors(anthropic, self.name, "ANTHROPIC_API_KEY"):
-            entries = list(self.client.messages.batches.results(batch_id))
-        if not entries:
-            raise ProviderError(f"anthropic batch {batch_id} ended without a result")
-        result = entries[0].result
-        if result.type != "succeeded":
-            error = getattr(getattr(result, "error", None), "error", None)
-            detail = f": {error.message}" if error is not None else ""
-            raise ProviderError(
-                f"anthropic batch {batch_id} request {result.type}{detail}",
-                "run refinery analyze again",
-            )
-        message = result.message
-        return Completion(
-            text=_tool_answer(message.content), model=message.model or self.model,
-            input_tokens=message.usage.input_tokens, output_tokens=message.usage.output_tokens,
-        )  # fmt: skip
-
-
-def _tool_answer(blocks: list[Any]) -> str:
-    for block in blocks:
-        if getattr(block, "type", None) == "tool_use":
-            return json.dumps(block.input)
-    return "".join(getattr(block, "text", "") for block in blocks)
-
-
-def batch_backend(settings: Settings) -> BatchBackend:
-    """The batch endpoints of the provider settings choose (its key and base URL checked)."""
-    provider = make_provider(settings)
-    client = getattr(provider, "client", None)
-    if provider.name == "openai" and client is not None:
-        return OpenAIBatch(client, model=provider.model)
-    if provider.name == "anthropic" and client is not None:
-        return AnthropicBatch(client, model=provider.model)
-    raise ConfigError(
-        f"--batch does not work with {provider.name}",
-        f"use --provider {' or '.join(BATCH_PROVIDERS)}, or drop --batch",
-    )
 
 
 def analyze_batch(

@@ -7,6 +7,10 @@ sentence.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
 from ..errors import ProviderError
 
 _BY_STATUS: dict[int, tuple[bool, str, str]] = {
@@ -41,6 +45,17 @@ def provider_error(provider: str, key_env: str, status: int | None, detail: str)
         remedy.format(key=key_env),
         retryable=retryable,
     )
+
+
+@contextmanager
+def sdk_errors(sdk: Any, provider: str, key_env: str) -> Iterator[None]:
+    """Translate ``openai``/``anthropic`` SDK exceptions (the two share their names) meanwhile."""
+    try:
+        yield
+    except sdk.APIStatusError as exc:
+        raise provider_error(provider, key_env, exc.status_code, exc.message) from exc
+    except sdk.APIConnectionError as exc:
+        raise provider_error(provider, key_env, None, str(exc)) from exc
 
 
 def missing_key(provider: str, key_env: str) -> ProviderError:

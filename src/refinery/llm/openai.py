@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .failures import provider_error
+from .failures import sdk_errors
 from .provider import Completion, Request
 
 
@@ -31,14 +31,10 @@ class OpenAIProvider:
         """One structured call; SDK errors become ProviderErrors."""
         import openai
 
-        try:
+        with sdk_errors(openai, self.name, self.key_env):
             if self.api == "responses":
                 return self._responses(request)
             return self._chat(request)
-        except openai.APIStatusError as exc:
-            raise provider_error(self.name, self.key_env, exc.status_code, exc.message) from exc
-        except openai.APIConnectionError as exc:
-            raise provider_error(self.name, self.key_env, None, str(exc)) from exc
 
     def _responses(self, request: Request) -> Completion:
         options: dict[str, Any] = {}
@@ -62,25 +58,32 @@ class OpenAIProvider:
         )
 
     def _chat(self, request: Request) -> Completion:
-        options: dict[str, Any] = {}
-        if request.temperature is not None:
-            options["temperature"] = request.temperature
-        response = self.client.chat.completions.create(
-            model=self.model,
-            messages=[
-                {"role": "system", "content": request.system},
-                {"role": "user", "content": request.prompt},
-            ],
-            max_tokens=request.max_output_tokens,
-            response_format={"type": "json_schema", "json_schema": {
-                "name": request.schema_name, "schema": request.schema, "strict": False}},
-            **options,
-        )  # fmt: skip
-        usage = response.usage
-        text = response.choices[0].message.content if response.choices else ""
-        return Completion(
-            text=text or "",
-            model=response.model or self.model,
-            input_tokens=usage.prompt_tokens if usage else 0,
-            output_tokens=usage.completion_tokens if usage else 0,
-        )
+        response = self.client.chat.completions.create(**chat_body(self.model, request))
+        return chat_completion(response, self.model)
+
+
+def chat_body(model: str, request: Request) -> dict[str, Any]:
+    """The Chat Completions request body, as sent directly or inside a batch's JSONL line."""
+    body: dict[str, Any] = {
+        "model": model,
+        "messages": [{"role": "system", "content": request.system},
+                     {"role": "user", "content": request.prompt}],
+        "max_tokens": request.max_output_tokens,
+        "response_format": {"type": "json_schema", "json_schema": {
+            "name": request.schema_name, "schema": request.schema, "strict": False}},
+    }  # fmt: skip
+    if request.temperature is not None:
+        body["temperature"] = request.temperature
+    return body
+
+
+def chat_completion(response: Any, model: str) -> Completion:
+    """A Chat Completions response (an SDK ``ChatCompletion``) as a Completion."""
+    usage = response.usage
+    text = response.choices[0].message.content if response.choices else ""
+    return Completion(
+        text=text or "",
+        model=response.model or model,
+        input_tokens=usage.prompt_tokens if usage else 0,
+        output_tokens=usage.completion_tokens if usage else 0,
+    )

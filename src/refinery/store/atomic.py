@@ -16,17 +16,33 @@ from pathlib import Path
 def write_atomic(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` all at once: temp file in the same folder, fsync, rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    temp = write_temporary(path, data, suffix=".tmp")
+    try:
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def write_temporary(target: Path, data: bytes, *, suffix: str, mode: int | None = None) -> Path:
+    """A new fsynced file holding ``data`` beside ``target``, ready to be renamed over it.
+
+    It sits in the target's folder because a rename is atomic only within one file system; a
+    failed write leaves no temporary file behind.
+    """
+    handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=suffix)
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
-        os.replace(temp, path)
+        if mode is not None:
+            os.chmod(name, mode)
     except BaseException:
-        Path(temp).unlink(missing_ok=True)
+        Path(name).unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
+    return Path(name)
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -12,7 +12,7 @@ file itself is kept safe (lock, atomic replace, backups, never overwriting a cor
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -169,32 +169,40 @@ def resolve_context(
         ConfigError: ``context.json`` is corrupt, or its lock is held too long.
     """
     check_project_name(project)
-    base = cwd or settings.repo_root
-    extras = extracted or ContextAdditions()
-    from_trace = {
-        kind: _existing(settings, settings.repo_root, extras.files(kind)) for kind in FileKind
-    }
     flagged = {
         FileKind.PROMPT: (*prompt_files, *add_prompts),
         FileKind.EVAL: (*eval_files, *add_evals),
         FileKind.CONFIG: tuple(config_files),
     }
-    request = _Request(
+    removed = {FileKind.PROMPT: remove_prompts, FileKind.EVAL: remove_evals, FileKind.CONFIG: ()}
+    extras = extracted or ContextAdditions()
+    request = _request(settings, cwd or settings.repo_root, flagged, removed, extras, update)
+    with locked(settings):
+        store = read_store(settings)
+        return _apply(settings, store, project, request)
+
+
+def _request(
+    settings: Settings,
+    base: Path,
+    flagged: Mapping[FileKind, Sequence[str]],
+    removed: Mapping[FileKind, Sequence[str]],
+    extras: ContextAdditions,
+    update: bool,
+) -> _Request:
+    """Validate this run's paths and make them relative to the repository root."""
+    from_trace = {
+        kind: _existing(settings, settings.repo_root, extras.files(kind)) for kind in FileKind
+    }
+    return _Request(
         given={
             kind: _unique((*_existing(settings, base, flagged[kind]), *from_trace[kind]))
             for kind in FileKind
         },
-        removed={
-            FileKind.PROMPT: _relative_all(settings, base, remove_prompts),
-            FileKind.EVAL: _relative_all(settings, base, remove_evals),
-            FileKind.CONFIG: (),
-        },
+        removed={kind: _relative_all(settings, base, removed[kind]) for kind in FileKind},
         extracted=tuple(p for kind in FileKind for p in from_trace[kind]),
         update=update,
     )
-    with locked(settings):
-        store = read_store(settings)
-        return _apply(settings, store, project, request)
 
 
 def list_projects(settings: Settings) -> tuple[ProjectSummary, ...]:
@@ -250,16 +258,7 @@ def _apply(
 ) -> ResolvedContext:
     saved = store.projects.get(project)
     now = datetime.now(UTC)
-    lists: dict[FileKind, tuple[str, ...]] = {}
-    warnings: list[str] = []
-    for kind in FileKind:
-        lists[kind], problems = _merge_kind(
-            saved.files(kind) if saved else (), request, kind, project
-        )
-        warnings.extend(problems)
-    missing = tuple(p for kind in FileKind for p in lists[kind] if not _is_file(settings, p))
-    lists = {kind: tuple(p for p in paths if p not in missing) for kind, paths in lists.items()}
-    warnings.extend(_general_warnings(saved, request, lists, project))
+    lists, missing, warnings = _merge(settings, saved, request, project)
     context = ProjectContext(
         name=project,
         prompt_files=lists[FileKind.PROMPT],
@@ -280,6 +279,23 @@ def _apply(
         saved=True,
         created=saved is None,
     )
+
+
+def _merge(
+    settings: Settings, saved: ProjectContext | None, request: _Request, project: str
+) -> tuple[dict[FileKind, tuple[str, ...]], tuple[str, ...], list[str]]:
+    """The merged file lists (vanished files dropped), the vanished files, and warnings."""
+    lists: dict[FileKind, tuple[str, ...]] = {}
+    warnings: list[str] = []
+    for kind in FileKind:
+        lists[kind], problems = _merge_kind(
+            saved.files(kind) if saved else (), request, kind, project
+        )
+        warnings.extend(problems)
+    missing = tuple(p for kind in FileKind for p in lists[kind] if not _is_file(settings, p))
+    lists = {kind: tuple(p for p in paths if p not in missing) for kind, paths in lists.items()}
+    warnings.extend(_general_warnings(saved, request, lists, project))
+    return lists, missing, warnings
 
 
 def _merge_kind(
@@ -384,8 +400,7 @@ def _check_readable(path: Path, original: str) -> None:
     if not path.is_file():
         raise InputError(f"{original}: not a file", "give files, not directories")
     try:
-        with path.open("rb"):
-            pass
+        path.open("rb").close()
     except OSError as exc:
         raise InputError(
             f"{original}: cannot be read ({exc.strerror})", "check its permissions"

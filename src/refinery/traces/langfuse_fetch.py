@@ -6,7 +6,7 @@ Observations come from ``api.observations.get_many(trace_id=...)`` (``GET
 (Basic auth) rather than through ``Langfuse()``, which would also start an OpenTelemetry exporter
 we do not need to read. The observation dicts keep Langfuse's wire names (camelCase; input and
 output as the JSON strings the API sends) so cached and fetched traces share the file parser's
-``observations_to_trace``. Retries and error translation follow the LangSmith fetcher's policy.
+``observations_to_trace``. Retries follow ``retry.py``, as the LangSmith fetcher's do.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..config import Settings
-from ..errors import ConfigError, InputError, RefineryError, SourceError
+from ..errors import ConfigError, InputError, RefineryError
 from ..progress import OnProgress, ProgressEvent, no_progress
 from ..store.cache import cache_get, cache_put
-from .langsmith_fetch import HttpFailure, RetryPolicy, call_with_retries, quiet_sdk
 from .model import Trace
+from .retry import HttpFailure, RetryPolicy, call_with_retries, quiet_sdk, service_error
 from .sources import fetcher
 
 if TYPE_CHECKING:
@@ -48,6 +48,7 @@ class _Conn:
     policy: RetryPolicy
 
     def call(self, fn: Callable[[], T]) -> T:
+        """Run one Langfuse request under the retry policy."""
         import httpx
         from langfuse.api.core.api_error import ApiError
 
@@ -56,6 +57,7 @@ class _Conn:
         )
 
     def error(self, failure: HttpFailure, attempts: int) -> RefineryError:
+        """The one-line error for a Langfuse request that failed for good."""
         status = failure.status
         if status in (401, 403):
             return ConfigError(
@@ -64,17 +66,9 @@ class _Conn:
             )
         if status == 404:
             return _unknown(self.ref)
-        if failure.retryable:
-            return SourceError(
-                f"Langfuse failed with HTTP {status} after {attempts} attempts",
-                "wait a minute and try again",
-                retryable=True,
-            )
-        if status is None:
-            return SourceError(
-                f"cannot reach Langfuse at {self.host}", "check LANGFUSE_HOST and the network"
-            )
-        return SourceError(f"Langfuse request failed with HTTP {status}", "try again later")
+        return service_error(
+            "Langfuse", failure, attempts, address=self.host, address_env="LANGFUSE_HOST"
+        )
 
 
 def _unknown(ref: str) -> InputError:

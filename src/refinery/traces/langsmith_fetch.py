@@ -8,24 +8,18 @@ runs then come from the current API with cursor pagination, from the root's star
 first segment of the dotted order); where a backend lacks that API (404/405/501) the deprecated
 ``list_runs`` (``POST /runs/query``) is used.
 
-Retries are ours, not the SDK's (its own are switched off), so they are bounded and testable:
-exponential backoff on 429 and 5xx that honours ``Retry-After``, through an injectable ``sleep``.
-SDK failures are translated once, here, into one-line Refinery errors. The retry policy lives here
-and the Langfuse fetcher reuses it.
+Retries follow ``retry.py`` (the SDK's own are switched off). SDK failures are translated once,
+here, into one-line Refinery errors.
 """
 
 from __future__ import annotations
 
 import functools
 import itertools
-import logging
-import time
-import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..config import Settings
@@ -34,6 +28,14 @@ from ..progress import OnProgress, ProgressEvent, no_progress
 from ..store.cache import cache_get, cache_put
 from .langsmith import runs_to_trace
 from .model import Trace
+from .retry import (
+    HttpFailure,
+    RetryPolicy,
+    call_with_retries,
+    http_failure,
+    quiet_sdk,
+    service_error,
+)
 from .sources import fetcher
 
 if TYPE_CHECKING:
@@ -54,133 +56,6 @@ _SELECTS = (
 
 
 @dataclass(frozen=True, kw_only=True)
-class RetryPolicy:
-    """How often and how long to retry a rate-limited or failing request."""
-
-    attempts: int = 5
-    """Requests in all, the first included."""
-    base_delay: float = 0.5
-    """The first backoff in seconds; it doubles with each retry."""
-    max_delay: float = 30.0
-    """The longest single wait; a longer ``Retry-After`` gives up instead of hanging."""
-    sleep: Callable[[float], None] = field(default=time.sleep)
-    """Waits; tests pass a recorder instead of sleeping."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class HttpFailure:
-    """What an SDK exception says about the HTTP exchange behind it."""
-
-    status: int | None = None
-    """The response status, when there was a response."""
-    retry_after: float | None = None
-    """Seconds the server asked us to wait."""
-    unreachable: bool = False
-    """True when no response came back (refused, timed out, DNS)."""
-
-    @property
-    def retryable(self) -> bool:
-        """True for 429 and 5xx."""
-        status = self.status
-        return status == 429 or (status is not None and 500 <= status < 600 and status != 501)
-
-
-Translate = Callable[[HttpFailure, int], RefineryError]
-
-
-def call_with_retries(
-    call: Callable[[], T],
-    *,
-    policy: RetryPolicy,
-    errors: tuple[type[BaseException], ...],
-    translate: Translate,
-) -> T:
-    """Run ``call``, retrying 429/5xx with exponential backoff; translate the final failure.
-
-    Args:
-        call: one request.
-        policy: attempts and delays.
-        errors: the SDK exceptions to catch; anything else propagates.
-        translate: turns the last failure and the attempt count into a Refinery error.
-    """
-    for attempt in range(1, policy.attempts + 1):
-        try:
-            return call()
-        except errors as exc:
-            failure = http_failure(exc)
-            delay = _delay(failure, attempt, policy)
-            if delay is None:
-                raise translate(failure, attempt) from exc
-        policy.sleep(delay)
-    raise AssertionError("unreachable: the last attempt returns or raises")
-
-
-def _delay(failure: HttpFailure, attempt: int, policy: RetryPolicy) -> float | None:
-    if not failure.retryable or attempt >= policy.attempts:
-        return None
-    if failure.retry_after is not None:
-        return failure.retry_after if failure.retry_after <= policy.max_delay else None
-    return float(min(policy.base_delay * 2 ** (attempt - 1), policy.max_delay))
-
-
-def http_failure(exc: BaseException) -> HttpFailure:
-    """The status, ``Retry-After`` and reachability found anywhere in the exception's chain."""
-    import httpx
-
-    chain = list(_exception_chain(exc))
-    for err in chain:
-        response = getattr(err, "response", None)
-        status = getattr(err, "status_code", None)
-        if not isinstance(status, int):
-            status = getattr(response, "status_code", None)
-        if isinstance(status, int):
-            headers = getattr(err, "headers", None) or getattr(response, "headers", None) or {}
-            return HttpFailure(status=status, retry_after=_retry_after(headers))
-    unreachable = any(isinstance(err, OSError | httpx.TransportError) for err in chain)
-    return HttpFailure(unreachable=unreachable)
-
-
-def _exception_chain(exc: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        current = current.__cause__ or current.__context__
-
-
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
-@contextmanager
-def quiet_sdk(*logger_names: str) -> Iterator[None]:
-    """Silence an SDK's log lines and warnings (deprecations, "Failed to get info") meanwhile."""
-    loggers = [logging.getLogger(name) for name in logger_names]
-    levels = [logger.level for logger in loggers]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for logger in loggers:
-            logger.setLevel(logging.CRITICAL + 1)
-        try:
-            yield
-        finally:
-            for logger, level in zip(loggers, levels, strict=True):
-                logger.setLevel(level)
-
-
-@dataclass(frozen=True, kw_only=True)
 class _Conn:
     """One fetch's clients and the words its errors need."""
 
@@ -192,6 +67,7 @@ class _Conn:
     policy: RetryPolicy
 
     def call(self, fn: Callable[[], T]) -> T:
+        """Run one LangSmith request under the retry policy."""
         from langsmith import APIError
         from langsmith.utils import LangSmithError
 
@@ -200,6 +76,7 @@ class _Conn:
         )
 
     def error(self, failure: HttpFailure, attempts: int) -> RefineryError:
+        """The one-line error for a LangSmith request that failed for good."""
         status = failure.status
         if status in (401, 403):
             return ConfigError(
@@ -210,18 +87,9 @@ class _Conn:
                 f"unknown LangSmith id {self.ref}",
                 "check the run or trace id and that the API key's workspace can see it",
             )
-        if failure.retryable:
-            return SourceError(
-                f"LangSmith failed with HTTP {status} after {attempts} attempts",
-                "wait a minute and try again",
-                retryable=True,
-            )
-        if failure.unreachable or status is None:
-            return SourceError(
-                f"cannot reach LangSmith at {self.endpoint}",
-                "check LANGSMITH_ENDPOINT and the network",
-            )
-        return SourceError(f"LangSmith request failed with HTTP {status}", "try again later")
+        return service_error(
+            "LangSmith", failure, attempts, address=self.endpoint, address_env="LANGSMITH_ENDPOINT"
+        )
 
 
 @fetcher("langsmith")

@@ -286,20 +286,7 @@ def build_trace(
     listed = list(runs)
     if not listed:
         raise InputError("the trace has no runs", "check that the file is a complete trace export")
-    by_id: dict[str, Run] = {}
-    for run in listed:
-        if run.id in by_id:
-            raise InputError(f"run {run.id} appears twice in the trace", "export the trace again")
-        by_id[run.id] = run
-    children: dict[str | None, list[tuple[int, Run]]] = {}
-    for index, run in enumerate(listed):
-        if run.parent_id is not None and run.parent_id not in by_id:
-            raise InputError(
-                f"run {run.id} names parent {run.parent_id}, which is not in the trace",
-                "export the whole trace, not a part of it",
-            )
-        children.setdefault(run.parent_id, []).append((index, run))
-    ordered = _depth_first(children)
+    ordered = _depth_first(_children(listed))
     if len(ordered) != len(listed):
         stuck = next(run.id for run in listed if run.id not in {r.id for r in ordered})
         raise InputError(f"run {stuck} is part of a parent cycle", "the trace's parent links loop")
@@ -310,6 +297,24 @@ def build_trace(
         runs=tuple(ordered),
         metadata=metadata or {},
     )
+
+
+def _children(runs: list[Run]) -> dict[str | None, list[tuple[int, Run]]]:
+    """Each parent id's runs with their listed position; unique ids and known parents checked."""
+    ids: set[str] = set()
+    for run in runs:
+        if run.id in ids:
+            raise InputError(f"run {run.id} appears twice in the trace", "export the trace again")
+        ids.add(run.id)
+    children: dict[str | None, list[tuple[int, Run]]] = {}
+    for index, run in enumerate(runs):
+        if run.parent_id is not None and run.parent_id not in ids:
+            raise InputError(
+                f"run {run.id} names parent {run.parent_id}, which is not in the trace",
+                "export the whole trace, not a part of it",
+            )
+        children.setdefault(run.parent_id, []).append((index, run))
+    return children
 
 
 def _sort_key(item: tuple[int, Run]) -> tuple[str, str, int]:
