@@ -82,11 +82,24 @@ def _check_no_silent_cut(trace: Trace, result: CondensedTrace) -> None:
         missing = [text for text in _texts(run) if text not in result.text]
         if run_id in verbatim:
             assert not missing, f"verbatim run {run_id} lacks {missing[:1]}"
-        elif missing:
-            referenced = set(
-                re.findall(rf"\[run {re.escape(run_id)}\] [^\n]*as in run (\S+)\]", result.text)
-            )
-            assert run_id in cut_runs or referenced & cut_runs, f"run {run_id} cut without marker"
+        elif missing and run_id not in cut_runs:
+            # shown by reference to an earlier run: that run's copy carries the marker
+            for text in missing:
+                owners = [other for other in cut_runs if text in _texts(_run_of(trace, other))]
+                assert owners, f"run {run_id} cut without marker"
+
+
+def _run_of(trace: Trace, run_id: str) -> Run:
+    run = trace.get(run_id)
+    assert run is not None
+    return run
+
+
+def _block(text: str, run_id: str) -> str:
+    """The lines of a run's block: its header and the labelled texts under it."""
+    start = text.index(f"[run {run_id}]")
+    end = text.find("▸", start)
+    return text[start : end if end >= 0 else len(text)]
 
 
 # --- generated traces ----------------------------------------------------------------------
@@ -188,7 +201,7 @@ def test_condense_weather_sample_keeps_every_run_and_the_tool_error() -> None:
     result = condense(trace, findings)
     _check_invariants(trace, findings, result)
     assert result.verbatim_run_ids == tuple(run.id for run in trace.runs)
-    assert f"[run {tool.id}] error:" in result.text
+    assert "\n    error:\nValueError" in _block(result.text, tool.id)
     assert "findings=tool_error" in result.text
     assert "It is sunny in Paris." in result.text
     assert result.text.count("You are a weather bot.") == 1
@@ -323,7 +336,9 @@ def test_condense_shows_ancestors_of_a_kept_run_as_headers() -> None:
     findings = [_finding("leaf", "boom: disk full")]
     result = condense(_trace(runs), findings, budget=700)
     assert {f"d{i}" for i in range(8)} <= set(result.kept_run_ids)
-    assert "content elided" in result.text
+    assert all(
+        re.search(rf"\[run d{i}\] \[… [\d,]+ chars elided …\]", result.text) for i in range(1, 8)
+    )
     _check_invariants(_trace(runs), findings, result)
 
 
@@ -331,7 +346,7 @@ def test_condense_quotes_evidence_found_outside_rendered_fields() -> None:
     runs = [Run(id="root", trace_id="t", kind=RunKind.CHAIN, metadata={"note": "quota exceeded"})]
     findings = [_finding("root", "quota exceeded")]
     result = condense(_trace(runs), findings)
-    assert "[run root] evidence:\nquota exceeded" in result.text
+    assert "evidence:\nquota exceeded" in _block(result.text, "root")
 
 
 def test_condense_attaches_finding_on_unknown_run_to_root() -> None:
@@ -379,3 +394,109 @@ def test_condense_keeps_small_finding_runs_whole_when_a_big_one_must_be_cut() ->
     assert {"small0", "small1", "small2"} <= set(result.verbatim_run_ids)
     assert "big" in result.kept_run_ids and "big" not in result.verbatim_run_ids
     assert {e.run_id for e in result.elisions if e.chars} == {"big"}
+
+
+# --- compact rendering and tier-1 shrinking -------------------------------------------------
+
+
+def _words(count: int, tag: str) -> str:
+    return " ".join(f"{tag}{i}" for i in range(count))
+
+
+def _history_trace(calls: int) -> list[Run]:
+    """LLM calls that each resend the whole history (system prompt, then every earlier turn)."""
+    runs = [Run(id="root", trace_id="t", kind=RunKind.CHAIN, inputs={"q": "go"})]
+    history = [Message(role="system", content=_words(40, "sys"))]
+    for i in range(calls):
+        history.append(Message(role="user", content=_words(30, f"turn{i}x")))
+        reply = Message(role="assistant", content=_words(30, f"reply{i}x"))
+        runs.append(
+            Run(
+                id=f"llm{i}",
+                trace_id="t",
+                parent_id="root",
+                kind=RunKind.LLM,
+                model="gpt-4o",
+                input_messages=tuple(history),
+                output_messages=(reply,),
+            )
+        )
+        history.append(reply)
+    return runs
+
+
+def test_condense_references_a_resent_history_in_one_line() -> None:
+    trace = _trace(_history_trace(4))
+    result = condense(trace, [], budget=20_000)
+    _check_invariants(trace, [], result)
+    block = _block(result.text, "llm3")
+    references = [line for line in block.splitlines() if "shown earlier" in line]
+    assert len(references) == 1 and "input[0–6]" in references[0]
+    assert result.text.count("[run llm3]") == 1  # labels carry no run id: only the header
+    assert set(result.verbatim_run_ids) == {run.id for run in trace.runs}
+
+
+def test_condense_names_a_model_only_when_it_changes() -> None:
+    result = condense(_trace(_history_trace(3)), [], budget=20_000)
+    assert result.text.count("model=gpt-4o") == 1
+
+
+def test_condense_shrinks_system_prompt_and_anchors_before_cutting_a_finding_run() -> None:
+    runs = [
+        Run(
+            id="root",
+            trace_id="t",
+            kind=RunKind.CHAIN,
+            inputs={"question": "ROOT-HEAD " + _words(900, "q") + " ROOT-TAIL"},
+            outputs={"answer": _words(900, "a")},
+        ),
+        Run(
+            id="plan",
+            trace_id="t",
+            parent_id="root",
+            kind=RunKind.LLM,
+            input_messages=(Message(role="system", content=_words(1500, "rule")),),
+            output_messages=(Message(role="assistant", content="ok"),),
+        ),
+        Run(
+            id="tool",
+            trace_id="t",
+            parent_id="root",
+            kind=RunKind.TOOL,
+            tool_args="{}",
+            tool_result="BROKEN " + _words(1200, "row"),
+        ),
+        Run(
+            id="final",
+            trace_id="t",
+            parent_id="root",
+            kind=RunKind.LLM,
+            output_messages=(Message(role="assistant", content="FINAL " + _words(900, "f")),),
+        ),
+    ]
+    trace, findings = _trace(runs), [_finding("tool", "BROKEN")]
+    result = condense(trace, findings, budget=4_500)
+    _check_invariants(trace, findings, result)
+    assert "tool" in result.verbatim_run_ids
+    assert not {"root", "plan", "final"} & set(result.verbatim_run_ids)
+    assert "ROOT-HEAD" in result.text and "FINAL f0" in result.text
+    assert "input[0] system" in _block(result.text, "plan")
+
+
+def test_condense_keeps_root_input_and_final_output_in_part_however_tight() -> None:
+    runs = _chain_of_tools(30, result_chars=3000)
+    runs[0] = runs[0].model_copy(update={"inputs": {"q": "QUESTION " + "x" * 5000}})
+    runs.append(
+        Run(
+            id="final",
+            trace_id="t",
+            parent_id="root",
+            kind=RunKind.LLM,
+            output_messages=(Message(role="assistant", content="ANSWER " + "y" * 5000),),
+        )
+    )
+    trace = _trace(runs)
+    findings = [_finding(f"r{i}", f"result {i} ") for i in range(1, 30, 3)]
+    result = condense(trace, findings, budget=2_000)
+    _check_invariants(trace, findings, result)
+    assert "QUESTION x" in result.text and "ANSWER y" in result.text

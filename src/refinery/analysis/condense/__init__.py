@@ -16,22 +16,27 @@ the estimate was off.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from ...errors import InputError
 from ...traces.model import Trace
 from ..findings import Finding
+from ..tokens import count_tokens
 from .plan import Plan
 from .prepare import Prepared, prepare
 from .render import render
 from .result import CondensedTrace, Elision
-from .select import select
+from .select import must_keep, select
 
 __all__ = ["CondensedTrace", "Elision", "condense"]
 
 _CHARS_PER_TOKEN = 3.6
 """First guess of characters per token; corrected from the exact count of each rendering."""
 _ATTEMPTS = 5
+_TARGET = 0.99
+"""Share of the budget the search aims at."""
+_FULL = 0.98
+"""A rendering with a finding run cut is settled only when it uses this share of the budget."""
 
 _Attempt = tuple[CondensedTrace, Plan, int]
 
@@ -59,25 +64,38 @@ def condense(
     if budget < 1:
         raise InputError(f"token budget {budget} is too small", "give a budget of at least 1 token")
     prepared = prepare(trace, findings, tuple(keep))
+    attempts = _search(prepared, budget, lambda text: count_tokens(text, model))
+    results = [result for result, _, _ in attempts]
+    ranked = _ranked(prepared, results)
+    if ranked:
+        return ranked[0]
+    return _flagged(min(results, key=lambda result: result.tokens), prepared)
+
+
+def _search(prepared: Prepared, budget: int, counter: Callable[[str], int]) -> list[_Attempt]:
+    """Renderings at rooms chosen to fill the budget; a plan seen before is not rendered again."""
+    must = must_keep(prepared)
     room = int(budget * _CHARS_PER_TOKEN)
     attempts: list[_Attempt] = []
+    rendered: dict[object, CondensedTrace] = {}
     for _ in range(_ATTEMPTS):
-        plan = select(prepared, room)
-        result = render(prepared, plan, budget, model)
+        plan = select(prepared, must, room)
+        signature = plan.signature()
+        result = rendered.get(signature) or render(prepared, plan, budget, counter)
+        rendered[signature] = result
         attempts.append((result, plan, room))
         if _settled(prepared, result, plan):
             break
         room = _next_room(attempts, budget)
     if all(result.tokens > budget and not plan.minimal for result, plan, _ in attempts):
-        plan = select(prepared, 0)  # the estimate did not converge: the smallest rendering
-        attempts.append((render(prepared, plan, budget, model), plan, 0))
-    best = _best(prepared, [result for result, _, _ in attempts])
-    return best if best.tokens <= budget else _flagged(best, prepared)
+        plan = select(prepared, must, 0)  # the estimate did not converge: the smallest rendering
+        attempts.append((render(prepared, plan, budget, counter), plan, 0))
+    return attempts
 
 
 def _next_room(attempts: list[_Attempt], budget: int) -> int:
     """The room to try next: a secant through the last two attempts, else a proportional step."""
-    target = budget * 0.97
+    target = budget * _TARGET
     last, room = attempts[-1][0], attempts[-1][2]
     proportional = int(room * min(target / max(last.tokens, 1), 1.6))
     if len(attempts) < 2:
@@ -92,12 +110,12 @@ def _next_room(attempts: list[_Attempt], budget: int) -> int:
     return min(max(secant, room // 4), room * 4)
 
 
-def _best(prepared: Prepared, results: list[CondensedTrace]) -> CondensedTrace:
-    """Within budget: most finding runs whole, then fullest. Else the smallest."""
+def _ranked(prepared: Prepared, results: list[CondensedTrace]) -> list[CondensedTrace]:
+    """Renderings within budget (by estimate): most finding runs whole, then fullest, first."""
     fitting = [result for result in results if result.tokens <= result.budget]
-    if fitting:
-        return max(fitting, key=lambda result: (_whole_primary(prepared, result), result.tokens))
-    return min(results, key=lambda result: result.tokens)
+    return sorted(
+        fitting, key=lambda result: (_whole_primary(prepared, result), result.tokens), reverse=True
+    )
 
 
 def _settled(prepared: Prepared, result: CondensedTrace, plan: Plan) -> bool:
@@ -107,7 +125,7 @@ def _settled(prepared: Prepared, result: CondensedTrace, plan: Plan) -> bool:
     if not result.elisions:
         return True
     whole = _whole_primary(prepared, result) == len(prepared.primary)
-    return result.tokens >= (0.9 if whole else 0.97) * result.budget
+    return result.tokens >= (0.9 if whole else _FULL) * result.budget
 
 
 def _whole_primary(prepared: Prepared, result: CondensedTrace) -> int:

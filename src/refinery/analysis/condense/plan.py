@@ -25,6 +25,10 @@ class Plan:
     minimal: bool = False
     """True when nothing but evidence and headers is left: no smaller rendering exists."""
 
+    def signature(self) -> tuple[object, ...]:
+        """What the rendering depends on: equal signatures render the same text."""
+        return tuple(self.caps.items()), frozenset(self.headers)
+
 
 def new_ancestors(prepared: Prepared, plan: Plan, run_ids: Iterable[str]) -> list[str]:
     """Ancestors of ``run_ids`` not yet shown, nearest first for each run."""

@@ -16,6 +16,8 @@ from ...traces.model import Run, RunKind, Trace
 from ..findings import Finding
 from .pieces import Piece, run_pieces
 
+ANCHOR_MIN = 160
+"""Characters kept of each piece of the root's input and of the final output, however tight."""
 MAX_INDENT = 12
 """Deeper runs are indented as this depth, so a deep tree does not eat the budget in spaces."""
 
@@ -33,10 +35,13 @@ class Prepared:
     final: str | None
     order: tuple[str, ...]
     pieces: dict[str, tuple[Piece, ...]] = field(default_factory=dict)
+    indents: dict[str, int] = field(default_factory=dict)
 
     def indent(self, run_id: str) -> int:
         """Indentation of the run's lines, in characters."""
-        return 2 * min(self.trace.depth(run_id), MAX_INDENT)
+        if run_id not in self.indents:
+            self.indents[run_id] = 2 * min(self.trace.depth(run_id), MAX_INDENT)
+        return self.indents[run_id]
 
     def header_cost(self, run_id: str) -> int:
         """Characters of the run's header line (an estimate)."""
@@ -46,11 +51,25 @@ class Prepared:
 
     def label_cost(self, run_id: str, piece: Piece) -> int:
         """Characters of a piece's label line and line breaks."""
-        return self.indent(run_id) + len(run_id) + len(piece.label) + 14
+        return self.indent(run_id) + len(piece.label) + 5
 
     def reference_cost(self, run_id: str, piece: Piece) -> int:
-        """Characters of a reference to a text shown in another run (beyond its label)."""
-        return len(piece.noun) + len(run_id) + 16 - 2
+        """Characters of a reference to a text shown in another run (beyond its label).
+
+        Consecutive references share one line, so each costs about half a run id.
+        """
+        return len(run_id) // 2 + 4
+
+    def floor(self, run_id: str, piece: Piece) -> int:
+        """Characters a piece keeps however it is cut.
+
+        Only the root's input and the final output have a floor: they never disappear entirely.
+        """
+        if run_id in self.primary:
+            return 0
+        root_input = run_id == self.trace.root.id and piece.label.startswith("input")
+        final_output = run_id == self.final and piece.label.startswith("output")
+        return ANCHOR_MIN if root_input or final_output else 0
 
     def tier(self, run_id: str, piece: Piece) -> int:
         """How late a must-keep piece is cut: 0 (runs with findings) last, 2 first."""

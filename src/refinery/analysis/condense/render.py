@@ -2,22 +2,27 @@
 
 Runs appear in execution order, indented by depth. A run left out joins a gap shown as one marker
 ``[… 12 runs elided: tool×8, llm×4 …]``; an ancestor kept only for context is a one-line header; a
-repeated text is shown at its first showing and referenced afterwards; consecutive references to
-the same run, or consecutive fully elided pieces, collapse into one line. A shortened piece keeps
+repeated text is shown at its first showing and referenced afterwards; consecutive references
+(to one run or several), or consecutive fully elided pieces, collapse into one line. A piece's
+label line carries no run id: the run's header just above it does. A shortened piece keeps
 its head, tail and evidence spans and marks each gap ``[… 3,210 chars elided …]``.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ...traces.model import Run, Trace
-from ..tokens import count_tokens
 from .pieces import MIN_GAP, Piece, merge
 from .plan import Plan
 from .prepare import Prepared
 from .result import CondensedTrace, Elision
+
+_LABEL = re.compile(r"(\w+)\[(\d+)\]")
+"""A message label's side and index: ``input[3] user``."""
 
 
 @dataclass(kw_only=True)
@@ -37,19 +42,23 @@ class _Output:
     elisions: list[Elision] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
     verbatim: list[str] = field(default_factory=list)
+    model: str | None = None
+    """The model named by the last header: a header names its model only when it changes."""
 
 
 @dataclass(kw_only=True)
 class _Group:
-    """Consecutive pieces shown as one line: all elided, or all as in the same other run."""
+    """Consecutive pieces shown as one line: all elided, or all as shown in earlier runs."""
 
     key: str = ""
-    """``elided``, or ``ref:`` and the id of the run that shows them; empty for no group."""
+    """``elided``, or ``ref`` (shown in earlier runs); empty for no group."""
     pieces: list[Piece] = field(default_factory=list)
 
 
-def render(prepared: Prepared, plan: Plan, budget: int, model: str | None) -> CondensedTrace:
-    """The text of ``plan``, counted exactly in ``model``'s tokens."""
+def render(
+    prepared: Prepared, plan: Plan, budget: int, counter: Callable[[str], int]
+) -> CondensedTrace:
+    """The text of ``plan``, counted exactly by ``counter``."""
     trace = prepared.trace
     shared = _shared_texts(prepared, plan)
     out = _Output(lines=[_preamble(trace)])
@@ -68,15 +77,15 @@ def render(prepared: Prepared, plan: Plan, budget: int, model: str | None) -> Co
         kept_run_ids=tuple(out.kept),
         verbatim_run_ids=tuple(out.verbatim),
         elisions=tuple(out.elisions),
-        tokens=count_tokens(text, model),
+        tokens=counter(text),
         budget=budget,
     )
 
 
 def _preamble(trace: Trace) -> str:
     return (
-        f"Trace {trace.id} ({trace.format}, {len(trace.runs):,} runs). Runs in execution order, "
-        "indented by depth; every omission is marked [… …]."
+        f"Trace {trace.id} ({trace.format}, {len(trace.runs):,} runs): runs in execution order, "
+        "indented by depth; model= shown when it changes; omissions marked [… …]."
     )
 
 
@@ -108,10 +117,11 @@ def _flush_gap(prepared: Prepared, gap: list[Run], out: _Output) -> None:
     out.elisions.append(Elision(marker=marker, run_ids=tuple(run.id for run in gap)))
 
 
-def _header(prepared: Prepared, run: Run) -> str:
+def _header(prepared: Prepared, run: Run, out: _Output) -> str:
     parts = [f"▸ {run.kind} {run.name or '(unnamed)'} [run {run.id}]"]
-    if run.model:
+    if run.model and run.model != out.model:
         parts.append(f"model={run.model}")
+        out.model = run.model
     if run.finish_reason:
         parts.append(f"finish={run.finish_reason}")
     if run.failed:
@@ -127,7 +137,7 @@ def _render_run(
 ) -> None:
     out.kept.append(run.id)
     indent = " " * prepared.indent(run.id)
-    header = indent + _header(prepared, run)
+    header = indent + _header(prepared, run, out)
     if run.id not in plan.caps:
         _render_header_only(prepared, run, header, out)
         return
@@ -154,7 +164,7 @@ def _render_header_only(prepared: Prepared, run: Run, header: str, out: _Output)
         out.lines.append(header)
         out.verbatim.append(run.id)
         return
-    marker = f"[… content elided: {size:,} chars …]"
+    marker = f"[… {size:,} chars elided …]"
     out.lines.append(f"{header} {marker}")
     out.elisions.append(Elision(marker=marker, run_id=run.id, field="content", chars=size))
 
@@ -164,7 +174,7 @@ def _group_key(run_id: str, piece: Piece, cap: int | None, shared: dict[str, _Sh
     spans = piece.spans
     if first is not None:
         if (first.run_id, first.label) != (run_id, piece.label):
-            return "ref:" + first.run_id
+            return "ref"
         cap, spans = first.cap, first.spans
     if cap != 0 or spans or len(piece.text) < MIN_GAP:
         return ""
@@ -180,19 +190,37 @@ def _flush_group(
     pieces = group.pieces
     if not pieces:
         return True
-    names = pieces[0].label if len(pieces) == 1 else f"{pieces[0].label} … {pieces[-1].label}"
-    where = f"{indent}  [run {run_id}]"
-    if group.key.startswith("ref:"):
-        owner = group.key[4:]
-        what = pieces[0].noun if len(pieces) == 1 else f"{len(pieces)} texts"
-        out.lines.append(f"{where} {names}: [{what} as in run {owner}]")
+    names = _names(pieces)
+    where = f"{indent}  "
+    if group.key == "ref":
+        out.lines.append(f"{where}{_reference(pieces, shared)}")
         return not any(shared[piece.text].cut for piece in pieces)
     chars = sum(len(piece.text) for piece in pieces)
-    noun = "field" if len(pieces) == 1 else "fields"
-    marker = f"[… {len(pieces)} {noun} elided ({names}): {chars:,} chars …]"
-    out.lines.append(f"{where} {marker}")
+    marker = f"[… {names} elided: {chars:,} chars …]"
+    out.lines.append(f"{where}{marker}")
     out.elisions.append(Elision(marker=marker, run_id=run_id, field=names, chars=chars))
     return False
+
+
+def _names(pieces: list[Piece]) -> str:
+    """The labels of consecutive pieces: ``input[3] user``, ``input[0–43]``, or first … last."""
+    if len(pieces) == 1:
+        return pieces[0].label
+    first, last = _LABEL.match(pieces[0].label), _LABEL.match(pieces[-1].label)
+    if first and last and first[1] == last[1]:
+        return f"{first[1]}[{first[2]}–{last[2]}]"
+    return f"{pieces[0].label} … {pieces[-1].label}"
+
+
+def _reference(pieces: list[Piece], shared: dict[str, _Shared]) -> str:
+    """One line for consecutive texts shown in earlier runs: ``input[0–43]: [44 texts …]``."""
+    owners = list(dict.fromkeys(shared[piece.text].run_id for piece in pieces))
+    if len(pieces) == 1:
+        return f"{pieces[0].label}: [{pieces[0].noun} as in run {owners[0]}]"
+    names = _names(pieces)
+    if len(owners) == 1:
+        return f"{names}: [{len(pieces)} texts as in run {owners[0]}]"
+    return f"{names}: [{len(pieces)} texts shown earlier, first in run {owners[0]}]"
 
 
 def _render_piece(
@@ -213,7 +241,7 @@ def _render_piece(
         out.elisions.append(Elision(marker=marker, run_id=run_id, field=piece.label, chars=chars))
     if first is not None:
         first.cut = bool(gaps)
-    out.lines.append(f"{indent}  [run {run_id}] {piece.label}:")
+    out.lines.append(f"{indent}  {piece.label}:")
     out.lines.append(text)
     return not gaps
 

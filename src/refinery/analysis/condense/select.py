@@ -46,26 +46,51 @@ class _Caps:
         return None if self.whole.intersection(unit.runs) else self.tiers[unit.tier]
 
 
-def select(prepared: Prepared, room: int) -> Plan:
-    """The plan that fits ``room`` characters (an estimate): must-keep runs first, then others."""
+@dataclass(frozen=True, kw_only=True)
+class MustKeep:
+    """What every attempt shares: the must-keep units, their fixed size, their ancestors."""
+
+    units: tuple[_Unit, ...]
+    fixed: int
+    """Characters that no cap shortens: evidence spans, headers, labels, references."""
+    headers: frozenset[str]
+
+
+def must_keep(prepared: Prepared) -> MustKeep:
+    """The must-keep units and sizes of ``prepared``, computed once for all attempts."""
     plan = Plan(caps=dict.fromkeys(prepared.must, ()))
-    plan.headers.update(new_ancestors(prepared, plan, prepared.must))
+    headers = new_ancestors(prepared, plan, prepared.must)
+    plan.headers.update(headers)
     units = _units(prepared)
     fixed = sum(unit.piece.fixed for unit in units) + _must_overhead(prepared, plan, len(units))
-    caps = _must_caps(units, room - fixed)
+    return MustKeep(units=tuple(units), fixed=fixed, headers=frozenset(headers))
+
+
+def select(prepared: Prepared, must: MustKeep, room: int) -> Plan:
+    """The plan that fits ``room`` characters (an estimate): must-keep runs first, then others."""
+    units = list(must.units)
+    plan = Plan(headers=set(must.headers))
+    caps = _must_caps(units, room - must.fixed)
     plan.minimal = not caps.whole and all(cap == 0 for cap in caps.tiers)
     plan.caps = {
         run_id: tuple(
-            None if run_id in caps.whole else caps.tiers[prepared.tier(run_id, piece)]
+            None if run_id in caps.whole else _floored(prepared, caps, run_id, piece)
             for piece in prepared.of(run_id)
         )
         for run_id in prepared.must
     }
     plan.paid.update(key for unit in units if (key := unit.piece.key) is not None)
-    plan.chars = fixed + sum(unit.piece.kept(caps.of(unit)) - unit.piece.fixed for unit in units)
+    kept = sum(unit.piece.kept(caps.of(unit)) - unit.piece.fixed for unit in units)
+    plan.chars = must.fixed + kept
     if all(cap is None for cap in caps.tiers):
         fill(prepared, plan, room)
     return plan
+
+
+def _floored(prepared: Prepared, caps: _Caps, run_id: str, piece: Piece) -> int | None:
+    """The piece's tier cap, raised to its floor (the root's input and the final output)."""
+    cap = caps.tiers[prepared.tier(run_id, piece)]
+    return None if cap is None else max(cap, prepared.floor(run_id, piece))
 
 
 def _must_overhead(prepared: Prepared, plan: Plan, unique: int) -> int:
