@@ -38,7 +38,7 @@ def test_model_specific_patterns_are_chosen_by_family() -> None:
 
 def test_render_fills_placeholders_from_the_expectation() -> None:
     rule = next(p for p in load_patterns() if p.id == "general.restate-ignored-rule")
-    text = rule.render({"requirement_lower": "answer in French", "why": "Users read French."})
+    text = rule.render({"obligation": "you MUST answer in French", "why": "Users read French."})
     assert text == (
         "IMPORTANT (restated, applies to every answer): you MUST answer in French. "
         "Users read French."

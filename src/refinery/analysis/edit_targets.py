@@ -250,19 +250,53 @@ def _holds(data: Any, field: Any, rule: str) -> bool:
     )
 
 
-def config_edit(path: str, content: str, knob: ConfigKnob) -> ConfigChange | None:
-    """An edit changing the first of ``knob.keys`` found with a numeric value, or None."""
+def config_edit(
+    path: str, content: str, knob: ConfigKnob, family: str = "other"
+) -> ConfigChange | None:
+    """An edit changing the first of ``knob.keys`` found, or None.
+
+    A numeric setting is scaled; an empty one (null, None, ``""``) gets the knob's value for the
+    model family. A key ``parent.key`` is a nested setting: the parent's name must appear on the
+    same line (``retry: {attempts: 1}``) or one of the few lines above it.
+    """
+    value = knob.value_for(family) if knob.values else None
     for key in knob.keys:
-        pattern = rf"[\"']?\b{re.escape(key)}\b[\"']?[ \t]*[:=][ \t]*(-?\d+(?:\.\d+)?)\b"
+        parent, _, leaf = key.rpartition(".")
+        shape = _EMPTY if value is not None else _NUMBER
+        pattern = rf"[\"']?(?<![\w.-]){re.escape(leaf)}\b[\"']?[ \t]*[:=][ \t]*({shape})"
         for match in re.finditer(pattern, content):
-            old = match.group(1)
-            new = _scaled(old, knob)
-            if (float(new) - float(old)) * (knob.factor - 1) <= 0:
+            if parent and not _under(content, match.start(), parent):
                 continue
-            edit = replace_span(path, content, match.start(1), match.end(1), new)
-            if parses(path, apply_edit(content, edit)):
-                return ConfigChange(edit=edit, key=key, old=old, new=new)
+            change = _change(path, content, match, knob, value)
+            if change is not None:
+                return ConfigChange(edit=change[0], key=key, old=match.group(1), new=change[1])
     return None
+
+
+_NUMBER = r"-?\d+(?:\.\d+)?\b"
+_EMPTY = r"null\b|None\b|none\b|~|\"\"|''|nil\b"
+_PARENT_LINES = 3
+
+
+def _under(content: str, pos: int, parent: str) -> bool:
+    start = pos
+    for _ in range(_PARENT_LINES + 1):
+        start = content.rfind("\n", 0, max(start - 1, 0)) + 1 if start > 0 else 0
+    return re.search(rf"\b{re.escape(parent)}\w*", content[start:pos], re.I) is not None
+
+
+def _change(
+    path: str, content: str, match: re.Match[str], knob: ConfigKnob, value: str | None
+) -> tuple[Edit, str] | None:
+    old = match.group(1)
+    if value is not None:
+        new = json.dumps(value)
+    else:
+        new = _scaled(old, knob)
+        if (float(new) - float(old)) * (knob.factor - 1) <= 0:
+            return None
+    edit = replace_span(path, content, match.start(1), match.end(1), new)
+    return (edit, new) if parses(path, apply_edit(content, edit)) else None
 
 
 def _scaled(old: str, knob: ConfigKnob) -> str:

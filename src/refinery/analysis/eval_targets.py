@@ -2,8 +2,10 @@
 
 Eval files are JSON lists (or an object holding one), JSON Lines, YAML lists or CSV tables. The new
 case copies the keys of the last existing case: input-like keys get the trace's user request,
-expectation-like keys the expected behaviour, ids continue the sequence, and other fields get an
-empty value of their type. The edit is anchored at the end of the list and re-parsed before use.
+expectation-like keys the expected behaviour, ids continue the sequence, tags get ``refinery``;
+a field that cannot be filled from the trace is left out (never an empty placeholder), except in
+a CSV row, whose columns are fixed. The edit is anchored at the end of the list and re-parsed
+before use.
 """
 
 from __future__ import annotations
@@ -22,14 +24,16 @@ from .schema import Edit
 from .structured import load_structured
 
 _INPUT = re.compile(
-    r"^(input|inputs|question|query|prompt|user_?input|user_?message|user|message|messages|"
-    r"request|utterance|text|conversation)$"
+    r"^(input|inputs|question|q|query|ask|prompt|user_?input|user_?message|user|message|messages|"
+    r"request|utterance|text|conversation|task|instruction)$"
 )
 _EXPECTED = re.compile(
-    r"^(expected\w*|ideal|reference\w*|answer|target|criteria|rubric|output|outputs|label|"
-    r"ground_?truth|golden|assertion|expectation|should)$"
+    r"^(expected\w*|expect|ideal|reference\w*|answer|a|target|criteria|rubric|output|outputs|"
+    r"label|ground_?truth|golden|assertion|expectation|should)$"
 )
 _ID = re.compile(r"^(id|case_?id|test_?id|uid|name)$")
+_UNFILLED = object()
+"""A field the trace cannot fill: left out of the new case."""
 _NOTE = re.compile(r"^(description|title|notes?|comment)$")
 
 
@@ -57,7 +61,8 @@ def eval_case_edit(path: str, content: str, user_input: str, expected: str) -> E
 def new_case(cases: list[Any], user_input: str, expected: str) -> dict[str, Any]:
     """A case shaped like the last dict in ``cases``, holding the request and the expectation."""
     exemplar = next((c for c in reversed(cases) if isinstance(c, dict)), {})
-    case = {str(k): _fill(str(k), v, cases, user_input, expected) for k, v in exemplar.items()}
+    filled = {str(k): _fill(str(k), v, cases, user_input, expected) for k, v in exemplar.items()}
+    case = {k: v for k, v in filled.items() if v is not _UNFILLED}
     if not any(_INPUT.match(_norm(k)) for k in case):
         case["input"] = user_input
     if not any(_EXPECTED.match(_norm(k)) for k in case):
@@ -74,14 +79,15 @@ def _fill(key: str, value: Any, cases: list[Any], user_input: str, expected: str
     if _INPUT.match(name):
         return _shaped(value, user_input, message=True)
     if _EXPECTED.match(name):
-        return _shaped(value, expected, message=False)
+        scalar = isinstance(value, bool | int | float)
+        return _UNFILLED if scalar else _shaped(value, expected, message=False)
     if _ID.match(name):
         return _next_id(key, value, cases)
     if _NOTE.match(name):
         return f"Regression: {expected}"
     if isinstance(value, list) and re.search(r"tag|label", name):
         return ["refinery"]
-    return _empty_like(value)
+    return _UNFILLED
 
 
 def _shaped(value: Any, text: str, *, message: bool) -> Any:
@@ -100,12 +106,6 @@ def _next_id(key: str, value: Any, cases: list[Any]) -> Any:
         ids = [c.get(key) for c in cases if isinstance(c, dict)]
         return max((i for i in ids if isinstance(i, int)), default=0) + 1
     return f"refinery-regression-{len(cases) + 1}"
-
-
-def _empty_like(value: Any) -> Any:
-    if isinstance(value, bool | int | float) or value is None:
-        return value
-    return type(value)()
 
 
 def _case_list(data: Any) -> tuple[str | None, list[Any]] | None:

@@ -29,6 +29,7 @@ _RISK_REASON = {
     "model_guidance": "general guidance affects every answer, not only the failing case",
     "add_eval": "changes no agent behaviour, only the eval suite",
     "change_config": "a setting applies to every request and may change cost, latency or style",
+    "add_fallback": "another model answers while the provider is down; its answers may differ",
 }
 _MAX = 5
 
@@ -84,7 +85,7 @@ def _hypothesis(plan: Plan, pattern: Pattern) -> Hypothesis:
 def _edits(plan: Plan, pattern: Pattern) -> tuple[tuple[Edit, ...], tuple[str, ...], str]:
     if pattern.strategy == "add_eval":
         return (*_eval_edits(plan), "")
-    if pattern.strategy == "change_config":
+    if pattern.config is not None:
         return _config_edits(plan, pattern)
     return (*_prompt_edits(plan, pattern.render(plan.slots)), "")
 
@@ -123,7 +124,7 @@ def _config_edits(plan: Plan, pattern: Pattern) -> tuple[tuple[Edit, ...], tuple
     if pattern.config is None or not configs:
         return (), ("no config files in the project's context: pass --config-files",), ""
     for file in configs:
-        change = config_edit(file.path, file.content, pattern.config)
+        change = config_edit(file.path, file.content, pattern.config, plan.family)
         if change is not None:
             effect = f"{change.key} goes from {change.old} to {change.new}: " + lower_first(
                 pattern.expected_effect
@@ -131,9 +132,10 @@ def _config_edits(plan: Plan, pattern: Pattern) -> tuple[tuple[Edit, ...], tuple
             return (change.edit,), (), effect
     keys = ", ".join(pattern.config.keys[:4])
     names = ", ".join(f.path for f in configs)
+    kind = "empty" if pattern.config.values else "numeric"
     return (
         (),
-        (f"no numeric setting named {keys} in {names}: set it where the agent is configured",),
+        (f"no {kind} setting named {keys} in {names}: set it where the agent is configured",),
         "",
     )
 

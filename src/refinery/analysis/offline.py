@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from ..knowledge.models import model_family
 from ..knowledge.patterns import failure_text
-from ..traces.model import RunKind
+from ..traces.model import RunKind, Trace
 from .analyser import AnalyserInput, AnalyserOutput, ContextFile, FileRole
 from .evidence import verify_evidence
 from .facts import TraceFacts, read_facts, short, summarise
 from .hypotheses import Plan, build_hypotheses, prompt_file_texts
-from .rule_text import lower_first, requirement
+from .rule_text import case_values, general_rule, lower_first, obligation, requirement
 from .schema import Diagnosis, Evidence, FailureType, Hypothesis, Level
 from .verdict import Case, Verdict, decide
 
@@ -25,6 +25,8 @@ _CONDITIONS = {
     FailureType.RETRIEVAL_ISSUE: "If the retrieved documents do not contain what was asked, ",
     FailureType.ORCHESTRATION_ISSUE: "If you are repeating a step without progress, ",
 }
+_SITUATIONS = ("if", "when", "whenever", "unless", "before", "after", "for", "once")
+_CASE_CHARS = 4000
 _ABSENCE = {"expectation_not_in_prompt"}
 """Findings about something missing: their excerpt is only the nearest passage, not support."""
 _MAX_FINDING_QUOTES = 4
@@ -66,7 +68,7 @@ def _plan(
     return Plan(
         failure_type=verdict.failure_type,
         family=model_family(facts.model),
-        slots=_slots(data.expected, facts, verdict),
+        slots=_slots(data, facts, verdict),
         user_input=facts.user_input,
         expected=data.expected,
         evidence_note=note,
@@ -80,32 +82,46 @@ def _traits(data: AnalyserInput, verdict: Verdict) -> frozenset[str]:
     tools = data.trace.of_kind(RunKind.TOOL, RunKind.RETRIEVER)
     called = bool(tools) or any(m.tool_calls for r in data.trace for m in r.output_messages)
     failed = verdict.tool is not None or verdict.fabricated or any(r.failed for r in tools)
-    return frozenset({"tools"} if called else set()) | ({"tool_failure"} if failed else set())
+    return frozenset(({"tools"} if called else set()) | ({"tool_failure"} if failed else set()))
 
 
-def _slots(expected: str, facts: TraceFacts, verdict: Verdict) -> dict[str, str]:
-    req = requirement(expected) or "Follow the expected behaviour"
-    condition = _condition(req, facts, verdict)
+def _case_text(trace: Trace, facts: TraceFacts) -> str:
+    """The conversation's own text: a value found here belongs to this case, not to a policy."""
+    outputs = [r.output_text[:_CASE_CHARS] for r in trace if r.kind is not RunKind.LLM]
+    return "\n".join([facts.user_input, facts.final_text, *outputs])
+
+
+def _slots(data: AnalyserInput, facts: TraceFacts, verdict: Verdict) -> dict[str, str]:
+    text = failure_text(verdict.failure_type)
+    rule = general_rule(data.expected, _case_text(data.trace, facts))
+    req = text.method if rule.specific else rule.text
+    condition = "" if rule.specific else _condition(req, verdict)
     return {
         "requirement": req,
         "requirement_lower": lower_first(req),
+        "obligation": obligation(req),
         "rule": condition + (lower_first(req) if condition else req),
-        "why": failure_text(verdict.failure_type).why,
+        "why": text.why,
         "tool_clause": f" (such as {verdict.tool})" if verdict.tool else "",
-        "example_input": short(facts.user_input, 100).replace('"', "'"),
-        "expected": expected.strip(),
+        "example_input": _example_input(facts.user_input),
+        "expected": data.expected.strip(),
     }
 
 
-def _condition(req: str, facts: TraceFacts, verdict: Verdict) -> str:
-    if req.split(" ", 1)[0].lower() in ("if", "when", "whenever", "unless", "before", "after"):
+def _example_input(user_input: str) -> str:
+    """The user's request, quoted, for an example; a general phrase when it holds case values."""
+    text = short(user_input, 100).replace('"', "'")
+    return f'"{text}"' if text and not case_values(text, text) else "a request of this kind"
+
+
+def _condition(req: str, verdict: Verdict) -> str:
+    if req.split(" ", 1)[0].lower() in _SITUATIONS or " must " in req:
         return ""
     if {f.kind for f in verdict.findings} & {"unknown_tool", "bad_tool_arguments"}:
         return "When you call tools, "
     if verdict.fabricated or verdict.failure_type in _CONDITIONS:
         return _CONDITIONS.get(verdict.failure_type, _CONDITIONS[FailureType.TOOL_ERROR])
-    user = short(facts.user_input, 80).replace('"', "'")
-    return f'When a user asks something like "{user}", ' if 0 < len(user) < 80 else ""
+    return ""
 
 
 def _evidence(case: Case, verdict: Verdict) -> tuple[Evidence, ...]:
@@ -154,7 +170,7 @@ def _diagnosis(
     files: tuple[ContextFile, ...],
 ) -> Diagnosis:
     names = _names(files, verdict)
-    text = failure_text(verdict.failure_type)
+    text = failure_text(verdict.failure_type, frozenset(f.kind for f in verdict.findings))
     verified = any(e.verified for e in evidence)
     return Diagnosis(
         failure_type=verdict.failure_type,
@@ -184,6 +200,7 @@ def _names(files: tuple[ContextFile, ...], verdict: Verdict) -> dict[str, str]:
 def _root_cause(case: Case, verdict: Verdict, names: dict[str, str]) -> str:
     expected_lower = lower_first(requirement(case.expected) or case.expected)
     slots = {**names, "expected_lower": expected_lower, "requirement": requirement(case.expected)}
+    slots["requirement"] = slots["requirement"].rstrip(".")
     cause = failure_text(verdict.failure_type).cause.format_map(slots)
     if verdict.fabricated:
         final = short(case.facts.final_text, 100)

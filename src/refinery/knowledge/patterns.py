@@ -24,13 +24,20 @@ class ConfigKnob:
     """A numeric setting a ``change_config`` pattern adjusts."""
 
     keys: tuple[str, ...]
-    """Setting names to look for, in order of preference."""
-    factor: float
+    """Setting names to look for, in order of preference; ``parent.key`` for a nested key."""
+    factor: float = 1.0
     """Multiplier applied to the current value."""
-    minimum: float
+    minimum: float = 0.0
     """The new value is at least this."""
-    maximum: float
+    maximum: float = 0.0
     """The new value is at most this."""
+    values: tuple[tuple[str, str], ...] = ()
+    """For a setting that is empty (null/none): the value to set, per model family."""
+
+    def value_for(self, family: str) -> str | None:
+        """The value to set for a model of ``family`` (``other`` when not listed), or None."""
+        table = dict(self.values)
+        return table.get(family, table.get("other"))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -73,6 +80,8 @@ class FailureText:
     plain: str
     component: str
     why: str
+    method: str
+    """The rule stated when the expectation is a specific answer: a way of working."""
 
 
 class _Blank(dict[str, str]):
@@ -96,11 +105,19 @@ def patterns_for(failure_type: FailureType, family: str) -> list[Pattern]:
     return sorted(fitting, key=lambda p: -p.fit(failure_type, family))
 
 
-def failure_text(failure_type: FailureType) -> FailureText:
-    """The cause, plain summary and component templates of a failure type."""
-    raw = _data()["failure_types"][failure_type.value]
+def failure_text(failure_type: FailureType, kinds: frozenset[str] = frozenset()) -> FailureText:
+    """The plain-language templates of a failure type, as a finding of ``kinds`` refines them."""
+    raw = dict(_data()["failure_types"][failure_type.value])
+    variants = raw.pop("variants", None) or {}
+    for kind in sorted(kinds & set(variants)):
+        raw.update(variants[kind])
+        break
     return FailureText(
-        cause=raw["cause"], plain=raw["plain"], component=raw["component"], why=raw["why"]
+        cause=raw["cause"],
+        plain=raw["plain"],
+        component=raw["component"],
+        why=raw["why"],
+        method=raw["method"],
     )
 
 
@@ -129,9 +146,11 @@ def _pattern(raw: dict[str, Any]) -> Pattern:
 
 
 def _knob(raw: dict[str, Any]) -> ConfigKnob:
+    values = raw.get("value") or {}
     return ConfigKnob(
         keys=tuple(str(k) for k in raw["keys"]),
-        factor=float(raw["factor"]),
-        minimum=float(raw["min"]),
-        maximum=float(raw["max"]),
+        factor=float(raw.get("factor", 1)),
+        minimum=float(raw.get("min", 0)),
+        maximum=float(raw.get("max", 0)),
+        values=tuple((str(k), str(v)) for k, v in values.items()),
     )
