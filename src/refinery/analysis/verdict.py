@@ -55,6 +55,20 @@ _REASONING = re.compile(
     r"spell|sort|reason|logic|deduc|infer",
     re.I,
 )
+_VALIDATION = re.compile(
+    r"ValidationError|validation error|OutputParserException|JSONDecodeError|json ?schema|"
+    r"Input should be|Field required|is not valid under any of the given schemas|"
+    r"(?:failed|unable) to parse|Invalid json|not valid JSON|type=\w+_(?:parsing|type)",
+    re.I,
+)
+_RETRIEVAL_KINDS = ("empty_retrieval", "low_relevance_retrieval", "retrieval_missed_facts")
+_CONTEXT_KINDS = ("context_trimmed", "context_missing_input")
+_DERIVED = re.compile(
+    r"calculat|comput|how many|how much|how long|total|sum\b|add up|subtotal|tax|percent|"
+    r"count|business days|weekdays?|adjacent|next to|beside|between|nearest|closest|left of|"
+    r"right of|order of|sort|convert",
+    re.I,
+)
 _TOOL_KINDS = (
     "tool_error", "tool_output_error", "unknown_tool", "bad_tool_arguments", "retry_after_error",
     "empty_tool_result", "infrastructure_error", "run_error",
@@ -83,6 +97,8 @@ class Verdict:
     """(run id, sentence) of a prompt rule that already covered the expectation."""
     fabricated: bool = False
     """The model answered after a failure without admitting it."""
+    knobs: tuple[str, ...] = ()
+    """Configuration keys the evidence names as relevant to the fix (``max_iterations``...)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -171,13 +187,14 @@ def _context(case: Case) -> Verdict | None:
 
 def _output_format(case: Case) -> Verdict | None:
     hits = case.of("finish_length", "parse_after_truncation") + [
-        f for f in case.of("run_error") if case.kind_of(f) is RunKind.PARSER
+        f for f in case.of("run_error") if _is_parse_failure(case, f)
     ]
     if not hits:
         return None
     return Verdict(
         failure_type=FailureType.OUTPUT_FORMAT,
-        rule="output stopped at the token limit (finish_reason length) or failed to parse",
+        rule="output stopped at the token limit (finish_reason length), or the model's output "
+        "failed to parse or validate against its schema",
         findings=tuple(hits),
         confidence=Level.HIGH,
         detail=short(hits[0].message, 160),
@@ -187,7 +204,7 @@ def _output_format(case: Case) -> Verdict | None:
 def _orchestration(case: Case) -> Verdict | None:
     hits = case.of("loop_tool_call", "repeated_output")
     if not hits:
-        return None
+        return _step_limit(case)
     loop = hits[0].kind == "loop_tool_call"
     return Verdict(
         failure_type=FailureType.ORCHESTRATION_ISSUE,
@@ -199,15 +216,51 @@ def _orchestration(case: Case) -> Verdict | None:
     )
 
 
+def _step_limit(case: Case) -> Verdict | None:
+    hits = case.of("step_limit")
+    if not hits:
+        return None
+    return Verdict(
+        failure_type=FailureType.ORCHESTRATION_ISSUE,
+        rule="the agent stopped at its iteration or step limit before finishing (premature stop)",
+        findings=tuple(hits),
+        confidence=Level.HIGH,
+        detail=short(hits[0].message, 160),
+        knobs=_knobs(hits[0].message),
+    )
+
+
+def _knobs(message: str) -> tuple[str, ...]:
+    """Configuration keys a finding's message names (``max_iterations``...)."""
+    return tuple(dict.fromkeys(re.findall(r"\b[a-z]+(?:_[a-z]+)+\b", message)))
+
+
+def _is_parse_failure(case: Case, finding: Finding) -> bool:
+    """A parser, or a step that is no tool, failing to parse or validate the model's output."""
+    kind = case.kind_of(finding)
+    if kind is RunKind.PARSER:
+        return True
+    run = case.run(finding)
+    return (
+        kind in _STEP_KINDS
+        and run is not None
+        and bool(_VALIDATION.search(_telling(case, finding) + " " + run.name))
+    )
+
+
 def _retrieval(case: Case) -> Verdict | None:
-    hits = [f for f in case.of(*_TOOL_KINDS) if _is_retrieval(case.run(f))]
+    found = [] if case.of("expectation_met") else case.of(*_RETRIEVAL_KINDS)
+    hits = found + [f for f in case.of(*_TOOL_KINDS) if _is_retrieval(case.run(f))]
     if not hits:
         return None
     return Verdict(
         failure_type=FailureType.RETRIEVAL_ISSUE,
-        rule="a retriever or search tool failed or returned nothing",
+        rule="a retriever or search tool failed, returned nothing, or returned documents that "
+        "do not hold what was expected",
         findings=tuple(hits),
-        confidence=Level.HIGH if case.kind_of(hits[0]) is RunKind.RETRIEVER else Level.MEDIUM,
+        confidence=Level.HIGH
+        if found or case.kind_of(hits[0]) is RunKind.RETRIEVER
+        else Level.MEDIUM,
         detail=short(hits[0].message, 160),
         tool=_tool_name(case, hits[0]),
     )
@@ -239,6 +292,35 @@ def _tool(case: Case) -> Verdict | None:
         confidence=Level.HIGH if direct else Level.MEDIUM,
         detail=short(hits[0].evidence or hits[0].message, 160),
         **common,  # type: ignore[arg-type]
+    )
+
+
+def _context_assembly(case: Case) -> Verdict | None:
+    hits = [] if case.of("expectation_met") else case.of(*_CONTEXT_KINDS)
+    if not hits:
+        return None
+    return Verdict(
+        failure_type=FailureType.CONTEXT_ISSUE,
+        rule="a step that builds the model's context dropped or lost part of it",
+        findings=tuple(hits),
+        confidence=Level.HIGH if case.of("expectation_not_met") else Level.MEDIUM,
+        detail=short(hits[0].message, 160),
+        knobs=_knobs(hits[0].message),
+    )
+
+
+def _reasoning(case: Case) -> Verdict | None:
+    """A wrong figure derived from inputs the model had: arithmetic, dates, counts, positions."""
+    hits = case.of("wrong_figure")
+    if not hits or not _DERIVED.search(f"{case.expected} {case.facts.user_input}"):
+        return None
+    return Verdict(
+        failure_type=FailureType.MODEL_LIMITATION,
+        rule="the answer states a wrong figure for a task of calculation or reasoning over inputs "
+        "the model had (arithmetic, dates, counting, positions)",
+        findings=tuple(hits),
+        confidence=Level.MEDIUM,
+        detail=short(hits[0].message, 160),
     )
 
 
@@ -362,6 +444,8 @@ RULES: tuple[Rule, ...] = (
     _orchestration,
     _retrieval,
     _tool,
+    _context_assembly,
     _empty_output,
+    _reasoning,
     _coverage,
 )

@@ -11,7 +11,7 @@ from importlib.metadata import entry_points
 
 from ...errors import ConfigError
 from ..findings import DETECTORS, DetectorInput, Finding, Severity
-from . import coverage, errors, loops, tokens, tools
+from . import context, coverage, errors, loops, retrieval, tokens, tools
 from .coverage import expectation_coverage, final_output
 from .errors import classify, run_errors
 from .loops import repeated_llm_outputs, repeated_tool_calls, retries_after_errors
@@ -19,6 +19,8 @@ from .tokens import empty_outputs, finish_length, near_context_window, parse_aft
 from .tools import empty_tool_results, tool_call_problems, tool_output_errors
 
 __all__ = [
+    "context",
+    "retrieval",
     "classify",
     "coverage",
     "empty_outputs",

@@ -22,11 +22,18 @@ from dataclasses import dataclass, field
 from ...traces.model import Run, RunKind, Trace
 from ..findings import DetectorInput, Finding, Severity, detector
 from .excerpts import EVIDENCE_CHARS, finding, head, string_leaves, window
+from .figures import figure_list, figures
 from .terms import Token, tokens, vocabulary
 
 _SENTENCE = re.compile(r"[^\n.!?]+[.!?]*")
 _LABEL = re.compile(r"^#+\s|^\W*+(?:[^\s:]+\s+){0,3}[^\s:]+:\W*$")
 """A markdown heading, or a few words ending in a colon: it introduces text but states no rule."""
+_IMPERATIVE = re.compile(
+    r"\b(?:always|must|never|do not|don't|only|every|each|required?|mandatory|shall|"
+    r"make sure|ensure|at all times)\b|^\s*(?:[-*\u2022]|\d+[.)])\s",
+    re.I,
+)
+"""A prompt sentence that states a rule: an imperative word, or an item of a list of rules."""
 _CLAUSE = re.compile(
     r"[.;:!?]|\b(?:but|instead|rather|whereas|otherwise)\b"
     r"|(?=\b(?:should|must|shall|will|needs? to|ha(?:s|ve) to|ought to|is expected to)\b)",
@@ -95,6 +102,38 @@ def _passages(prompt: str) -> Iterator[_Passage]:
                 yield _passage(prompt[start:stop].strip())
 
 
+def _clauses(text: str) -> Iterator[frozenset[str]]:
+    """The concepts of each positive clause of ``text`` that has at least three, figures aside."""
+    ignore = vocabulary().expectation_words
+    for clause in _CLAUSE.split(text):
+        found = tokens(clause)
+        if any(t.negation for t in found):
+            continue
+        concepts = frozenset(
+            t.term for t in found if t.term not in ignore and not t.term[:1].isdigit()
+        )
+        if len(concepts) >= 3:
+            yield concepts
+
+
+def _clause_rule(
+    expected: str, sources: list[tuple[Run | None, str, str]]
+) -> tuple[_Passage, Run | None, str] | None:
+    """A rule sentence of a prompt stating most of one clause of the expectation.
+
+    An expectation often adds case detail to the rule ("after patching the file, run the tests
+    and report before closing the ticket"); a prompt states the rule in general words. A clause
+    counts as covered when a sentence written as a rule holds half of its concepts (three at least).
+    """
+    for concepts in _clauses(expected):
+        for run, name, text in sources:
+            score, passage = _best_passage(text, concepts)
+            enough = score >= max(3, math.ceil(len(concepts) / 2))
+            if passage is not None and enough and _IMPERATIVE.search(passage.text):
+                return passage, run, name
+    return None
+
+
 def _nearest_statement(prompt: str, terms: frozenset[str]) -> _Passage | None:
     """The sentence of ``prompt`` sharing most concepts with ``terms`` (shortest on ties).
 
@@ -139,6 +178,10 @@ def _prompt_findings(data: DetectorInput, wanted: Expectation) -> Iterator[Findi
     score, passage, run, name = best
     if passage is not None and score >= _needed(wanted.terms):
         yield _covered(data, prompts, passage, run, name)
+        return
+    ruled = _clause_rule(data.expected, sources)
+    if ruled is not None:
+        yield _covered(data, prompts, *ruled)
         return
     where = "no system prompt in the trace or prompt file" if not sources else "no prompt rule"
     message = f"{where} addresses the expected behaviour ({wanted.describe(wanted.terms)})"
@@ -189,11 +232,17 @@ def _first_span(found: list[Token], terms: frozenset[str]) -> tuple[int, int] | 
     return next(((t.start, t.end) for t in found if t.term in terms and t.start >= 0), None)
 
 
-def _output_findings(trace: Trace, wanted: Expectation) -> Iterator[Finding]:
+def _output_findings(trace: Trace, wanted: Expectation, expected: str) -> Iterator[Finding]:
     final = final_output(trace)
     if final is None:
         return
     run, text = final
+    wrong = _wrong_figure(trace, run, text, expected)
+    if wrong is not None:
+        yield wrong
+        message = "the final output states other figures than expected"
+        yield finding("expectation_not_met", Severity.MEDIUM, run, message, wrong.evidence)
+        return
     found = tokens(text)
     said = {t.term for t in found}
     bad = wanted.forbidden & said
@@ -211,6 +260,38 @@ def _output_findings(trace: Trace, wanted: Expectation) -> Iterator[Finding]:
     span = _first_span(found, wanted.required) or (0, 0)
     message = "the final output appears to do what was expected (lexical match)"
     yield finding("expectation_met", Severity.INFO, run, message, window(text, *span))
+
+
+def _wrong_figure(trace: Trace, run: Run, text: str, expected: str) -> Finding | None:
+    """The answer states figures, but not the expected result (its first or last figure).
+
+    Figures the user's own request states are left out: the answer need not repeat them.
+    """
+    given = figures(_first_user_text(trace))
+    wanted = [f for f in figure_list(expected) if f not in given]
+    said = figure_list(text)
+    if not wanted or not said or (wanted[0] in said and wanted[-1] in said):
+        return None
+    missing = [f for f in (wanted[0], wanted[-1]) if f not in said]
+    message = (
+        f"the final output states {', '.join(said[:4])} where {', '.join(missing)} was expected: "
+        "a different figure is not the expected one, however many digits they share"
+    )
+    match = next((m for f in said if (m := re.search(_digits(f), text))), None)
+    evidence = window(text, match.start(), match.end()) if match else head(text)
+    return finding("wrong_figure", Severity.HIGH, run, message, evidence)
+
+
+def _digits(figure: str) -> str:
+    return re.escape(figure.rstrip("abcdefghijklmnopqrstuvwxyz")[:3])
+
+
+def _first_user_text(trace: Trace) -> str:
+    for run in trace.runs:
+        for message in run.input_messages:
+            if message.role in ("user", "human") and message.content.strip():
+                return message.content
+    return next(iter(string_leaves(trace.root.inputs)), "")
 
 
 def _unmet(
@@ -234,4 +315,4 @@ def expectation_coverage(data: DetectorInput) -> Iterator[Finding]:
     if not wanted.terms:
         return
     yield from _prompt_findings(data, wanted)
-    yield from _output_findings(data.trace, wanted)
+    yield from _output_findings(data.trace, wanted, data.expected)
