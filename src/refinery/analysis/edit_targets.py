@@ -102,7 +102,7 @@ def _python_edit(path: str, content: str, rule: str) -> Edit | None:
     nodes = sorted(_python_prompts(tree), key=lambda item: item[0], reverse=True)
     if not nodes:
         return None
-    start, end = _node_span(content, nodes[0][1])
+    start, end = node_span(content, nodes[0][1])
     return _literal_insert(path, content, start, end, rule)
 
 
@@ -146,7 +146,8 @@ def _target_name(target: ast.expr) -> str:
     return target.attr if isinstance(target, ast.Attribute) else ""
 
 
-def _node_span(content: str, node: ast.expr) -> tuple[int, int]:
+def node_span(content: str, node: ast.expr | ast.stmt) -> tuple[int, int]:
+    """``[start, end)`` character offsets of an ``ast`` node in ``content``."""
     lines = content.splitlines(keepends=True)
     starts = [0]
     for line in lines:
@@ -251,19 +252,21 @@ def _holds(data: Any, field: Any, rule: str) -> bool:
 
 
 def config_edit(
-    path: str, content: str, knob: ConfigKnob, family: str = "other"
+    path: str, content: str, knob: ConfigKnob, family: str = "other", named: tuple[str, ...] = ()
 ) -> ConfigChange | None:
-    """An edit changing the first of ``knob.keys`` found, or None.
+    """An edit changing the first of ``named`` + ``knob.keys`` found, or None.
 
     A numeric setting is scaled; an empty one (null, None, ``""``) gets the knob's value for the
-    model family. A key ``parent.key`` is a nested setting: the parent's name must appear on the
-    same line (``retry: {attempts: 1}``) or one of the few lines above it.
+    model family; a model name is replaced by its stronger model (``knob.upgrades``); an off switch
+    (``false``) is turned on. A key ``parent.key`` is a nested setting: the parent's name must
+    appear on the same line (``retry: {attempts: 1}``) or one of the few lines above it.
     """
     value = knob.value_for(family) if knob.values else None
-    for key in knob.keys:
+    for key in dict.fromkeys((*named, *knob.keys)):
         parent, _, leaf = key.rpartition(".")
-        shape = _EMPTY if value is not None else _NUMBER
-        pattern = rf"[\"']?(?<![\w.-]){re.escape(leaf)}\b[\"']?[ \t]*[:=][ \t]*({shape})"
+        pattern = (
+            rf"[\"']?(?<![\w.-]){re.escape(leaf)}\b[\"']?[ \t]*[:=][ \t]*({_shape(knob, value)})"
+        )
         for match in re.finditer(pattern, content):
             if parent and not _under(content, match.start(), parent):
                 continue
@@ -273,8 +276,19 @@ def config_edit(
     return None
 
 
+def _shape(knob: ConfigKnob, value: str | None) -> str:
+    if knob.upgrades:
+        return _STRING
+    if knob.switch_on:
+        return _OFF
+    return _EMPTY if value is not None else _NUMBER
+
+
 _NUMBER = r"-?\d+(?:\.\d+)?\b"
 _EMPTY = r"null\b|None\b|none\b|~|\"\"|''|nil\b"
+_STRING = r"\"[^\"\n]+\"|'[^'\n]+'|[A-Za-z][\w.:/@-]*"
+_OFF = r"false\b|False\b|no\b|off\b"
+_ON = {"false": "true", "False": "True", "no": "yes", "off": "on"}
 _PARENT_LINES = 3
 
 
@@ -289,14 +303,38 @@ def _change(
     path: str, content: str, match: re.Match[str], knob: ConfigKnob, value: str | None
 ) -> tuple[Edit, str] | None:
     old = match.group(1)
-    if value is not None:
-        new = json.dumps(value)
-    else:
-        new = _scaled(old, knob)
-        if (float(new) - float(old)) * (knob.factor - 1) <= 0:
-            return None
+    new = _new_value(old, knob, value)
+    if new is None:
+        return None
     edit = replace_span(path, content, match.start(1), match.end(1), new)
     return (edit, new) if parses(path, apply_edit(content, edit)) else None
+
+
+def _new_value(old: str, knob: ConfigKnob, value: str | None) -> str | None:
+    if knob.upgrades:
+        return upgraded_model(old, knob.upgrades)
+    if knob.switch_on:
+        return _ON.get(old)
+    if value is not None:
+        return json.dumps(value)
+    new = _scaled(old, knob)
+    return None if (float(new) - float(old)) * (knob.factor - 1) <= 0 else new
+
+
+def upgraded_model(literal: str, upgrades: tuple[tuple[str, str], ...]) -> str | None:
+    """``literal`` (a model name, quoted or not) naming the stronger model, or None.
+
+    A provider prefix (``openai:``, ``anthropic/``) and the quoting are kept; a dated or
+    ``-latest`` snapshot of a listed model counts as that model.
+    """
+    quote = literal[0] if literal[:1] in "\"'" else ""
+    name = literal.strip("\"'")
+    prefix, _, model = name.rpartition("/") if "/" in name else name.rpartition(":")
+    sep = name[len(prefix)] if prefix else ""
+    for weak, strong in sorted(upgrades, key=lambda item: -len(item[0])):
+        if re.fullmatch(rf"{re.escape(weak)}(?:-(?:\d[\d-]*|latest))?", model):
+            return f"{quote}{prefix}{sep}{strong}{quote}"
+    return None
 
 
 def _scaled(old: str, knob: ConfigKnob) -> str:

@@ -30,6 +30,10 @@ _RISK_REASON = {
     "add_eval": "changes no agent behaviour, only the eval suite",
     "change_config": "a setting applies to every request and may change cost, latency or style",
     "add_fallback": "another model answers while the provider is down; its answers may differ",
+    "retrieval_filter": "changes which documents every query gets; recall and precision shift",
+    "retrieval_rerank": "adds a re-ranking call to every query: more latency and cost",
+    "stronger_model": "a larger model costs several times more per token and answers more slowly; "
+    "its answers change everywhere, not only here",
 }
 _MAX = 5
 
@@ -50,18 +54,33 @@ class Plan:
     focus_prompt: str | None = None
     """The prompt file holding the rule the model ignored, edited first."""
     traits: frozenset[str] = frozenset()
-    """What the trace shows (``tools``, ``tool_failure``), for patterns that require it."""
+    """What the trace shows (``tools``, ``tool_failure``, the deciding finding kinds, ``loop``),
+    for patterns that require or exclude it."""
+    knobs: tuple[str, ...] = ()
+    """Settings the diagnosis names (``Verdict.knobs``), tried first by patterns that ask."""
 
 
 def build_hypotheses(plan: Plan) -> tuple[Hypothesis, ...]:
-    """3-5 hypotheses with distinct strategies, ranked by fit, placeability and risk."""
+    """3-5 hypotheses with distinct strategies, ranked by fit, placeability and risk.
+
+    Per strategy the best-fitting pattern wins, unless it cannot be placed in the project's files
+    and a later one of the same strategy can (a setting the config does not have).
+    """
     chosen: dict[str, tuple[int, Hypothesis]] = {}
     for pattern in patterns_for(plan.failure_type, plan.family):
-        if pattern.strategy not in chosen and set(pattern.requires) <= plan.traits:
-            fit = pattern.fit(plan.failure_type, plan.family) - _RISK_COST[pattern.risk]
-            chosen[pattern.strategy] = (fit, _hypothesis(plan, pattern))
+        held = chosen.get(pattern.strategy)
+        if (held is not None and held[1].valid) or not _fits(pattern, plan.traits):
+            continue
+        fit = pattern.fit(plan.failure_type, plan.family) - _RISK_COST[pattern.risk]
+        candidate = (fit, _hypothesis(plan, pattern))
+        if held is None or candidate[1].valid:
+            chosen[pattern.strategy] = candidate
     ranked = sorted(chosen.values(), key=lambda item: (not item[1].valid, -item[0]))[:_MAX]
     return tuple(h.model_copy(update={"rank": i}) for i, (_, h) in enumerate(ranked, start=1))
+
+
+def _fits(pattern: Pattern, traits: frozenset[str]) -> bool:
+    return set(pattern.requires) <= traits and not set(pattern.excludes) & traits
 
 
 def _hypothesis(plan: Plan, pattern: Pattern) -> Hypothesis:
@@ -116,28 +135,38 @@ def _eval_edits(plan: Plan) -> tuple[tuple[Edit, ...], tuple[str, ...]]:
         if edit is not None:
             return (edit,), ()
     names = ", ".join(f.path for f in evals)
-    return (), (f"no list of eval cases found in {names}: use JSON, JSONL, YAML or CSV cases",)
+    return (), (
+        f"no list of eval cases found in {names}: use JSON, JSONL, YAML, CSV or pytest cases",
+    )
 
 
 def _config_edits(plan: Plan, pattern: Pattern) -> tuple[tuple[Edit, ...], tuple[str, ...], str]:
     configs = [f for f in plan.files if f.role is FileRole.CONFIG]
     if pattern.config is None or not configs:
         return (), ("no config files in the project's context: pass --config-files",), ""
+    named = plan.knobs if pattern.config.named_first else ()
     for file in configs:
-        change = config_edit(file.path, file.content, pattern.config, plan.family)
+        change = config_edit(file.path, file.content, pattern.config, plan.family, named)
         if change is not None:
             effect = f"{change.key} goes from {change.old} to {change.new}: " + lower_first(
                 pattern.expected_effect
             )
             return (change.edit,), (), effect
-    keys = ", ".join(pattern.config.keys[:4])
+    keys = ", ".join(dict.fromkeys((*named, *pattern.config.keys[:4])))
     names = ", ".join(f.path for f in configs)
-    kind = "empty" if pattern.config.values else "numeric"
+    kind = _setting_kind(pattern)
     return (
         (),
         (f"no {kind} setting named {keys} in {names}: set it where the agent is configured",),
         "",
     )
+
+
+def _setting_kind(pattern: Pattern) -> str:
+    knob = pattern.config
+    if knob is None or not (knob.values or knob.upgrades or knob.switch_on):
+        return "numeric"
+    return "empty" if knob.values else "known model" if knob.upgrades else "switched-off"
 
 
 def prompt_file_texts(files: tuple[ContextFile, ...]) -> tuple[tuple[str, str], ...]:

@@ -32,6 +32,8 @@ _ABSENCE = {"expectation_not_in_prompt"}
 _MAX_FINDING_QUOTES = 4
 _UNNAMED_TOOL = {FailureType.INFRASTRUCTURE: "the model provider"}
 """How templates name a tool the trace does not name ("the tool used in that step")."""
+_LOOP_KINDS = {"loop_tool_call", "repeated_output"}
+_RETRIEVAL_KINDS = {"empty_retrieval", "low_relevance_retrieval", "retrieval_missed_facts"}
 _LOWER = {Level.HIGH: Level.MEDIUM, Level.MEDIUM: Level.LOW, Level.LOW: Level.LOW}
 
 
@@ -75,6 +77,7 @@ def _plan(
         files=data.files,
         focus_prompt=focus if any(f.path == focus for f in data.files) else None,
         traits=_traits(data, verdict),
+        knobs=verdict.knobs,
     )
 
 
@@ -82,7 +85,14 @@ def _traits(data: AnalyserInput, verdict: Verdict) -> frozenset[str]:
     tools = data.trace.of_kind(RunKind.TOOL, RunKind.RETRIEVER)
     called = bool(tools) or any(m.tool_calls for r in data.trace for m in r.output_messages)
     failed = verdict.tool is not None or verdict.fabricated or any(r.failed for r in tools)
-    return frozenset(({"tools"} if called else set()) | ({"tool_failure"} if failed else set()))
+    kinds = {f.kind for f in verdict.findings}
+    derived = {
+        "tools": called,
+        "tool_failure": failed,
+        "loop": bool(kinds & _LOOP_KINDS),
+        "retrieval_finding": bool(kinds & _RETRIEVAL_KINDS),
+    }
+    return frozenset(kinds | {name for name, shown in derived.items() if shown})
 
 
 def _case_text(trace: Trace, facts: TraceFacts) -> str:
@@ -102,6 +112,7 @@ def _slots(data: AnalyserInput, facts: TraceFacts, verdict: Verdict) -> dict[str
         "obligation": obligation(req),
         "rule": condition + (lower_first(req) if condition else req),
         "why": text.why,
+        "method": text.method,
         "tool_clause": f" (such as {verdict.tool})" if verdict.tool else "",
         "example_input": _example_input(facts.user_input),
         "expected": data.expected.strip(),
@@ -117,8 +128,11 @@ def _example_input(user_input: str) -> str:
 def _condition(req: str, verdict: Verdict) -> str:
     if req.split(" ", 1)[0].lower() in _SITUATIONS or " must " in req:
         return ""
-    if {f.kind for f in verdict.findings} & {"unknown_tool", "bad_tool_arguments"}:
+    kinds = {f.kind for f in verdict.findings}
+    if kinds & {"unknown_tool", "bad_tool_arguments"}:
         return "When you call tools, "
+    if verdict.failure_type is FailureType.ORCHESTRATION_ISSUE and not kinds & _LOOP_KINDS:
+        return ""
     if verdict.fabricated or verdict.failure_type in _CONDITIONS:
         return _CONDITIONS.get(verdict.failure_type, _CONDITIONS[FailureType.TOOL_ERROR])
     return ""

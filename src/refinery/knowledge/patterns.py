@@ -33,6 +33,12 @@ class ConfigKnob:
     """The new value is at most this."""
     values: tuple[tuple[str, str], ...] = ()
     """For a setting that is empty (null/none): the value to set, per model family."""
+    upgrades: tuple[tuple[str, str], ...] = ()
+    """For a model-name setting: the stronger model of the same provider, per current model."""
+    switch_on: bool = False
+    """For an on/off setting that is off (``false``): turn it on."""
+    named_first: bool = False
+    """Try the settings the diagnosis names (``Verdict.knobs``) before ``keys``."""
 
     def value_for(self, family: str) -> str | None:
         """The value to set for a model of ``family`` (``other`` when not listed), or None."""
@@ -59,7 +65,10 @@ class Pattern:
     expected_effect: str
     config: ConfigKnob | None = None
     requires: tuple[str, ...] = ()
-    """Traits the trace must show (``tools``, ``tool_failure``) for the pattern to apply."""
+    """Traits the trace must show (``tools``, ``tool_failure``, a finding kind such as
+    ``step_limit``) for the pattern to apply."""
+    excludes: tuple[str, ...] = ()
+    """Traits that rule the pattern out (raising a limit the agent looped against)."""
 
     def render(self, slots: dict[str, str]) -> str:
         """The template with its placeholders filled; unknown placeholders become empty."""
@@ -142,6 +151,7 @@ def _pattern(raw: dict[str, Any]) -> Pattern:
         expected_effect=str(raw["expected_effect"]).strip(),
         config=_knob(knob) if knob else None,
         requires=tuple(str(r) for r in raw.get("requires") or ()),
+        excludes=tuple(str(r) for r in raw.get("excludes") or ()),
     )
 
 
@@ -153,4 +163,7 @@ def _knob(raw: dict[str, Any]) -> ConfigKnob:
         minimum=float(raw.get("min", 0)),
         maximum=float(raw.get("max", 0)),
         values=tuple((str(k), str(v)) for k, v in values.items()),
+        upgrades=tuple((str(k), str(v)) for k, v in (raw.get("upgrades") or {}).items()),
+        switch_on=bool(raw.get("switch_on", False)),
+        named_first=bool(raw.get("named_first", False)),
     )

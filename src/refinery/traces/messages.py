@@ -89,7 +89,7 @@ def _part_text(part: Any) -> str:
     for key in ("text", "content", "result", "output", "response"):
         if isinstance(part.get(key), str):
             return str(part[key])
-    if part.get("type") in {"tool_result", "tool_call_response"}:
+    if str(part.get("type")) in {"tool_result", "tool_call_response"}:
         response = part.get("response", part.get("content", part.get("result")))
         return "" if response is None else to_text(response)
     return ""
@@ -246,7 +246,7 @@ def _tool_calls(raw: dict[str, Any]) -> tuple[ToolCall, ...]:
 def _tool_calls_in_parts(parts: list[Any]) -> tuple[ToolCall, ...]:
     found: list[ToolCall] = []
     for part in parts:
-        if isinstance(part, dict) and part.get("type") in {
+        if isinstance(part, dict) and str(part.get("type")) in {
             "tool_use",
             "tool_call",
             "function_call",
@@ -263,7 +263,10 @@ def _tool_calls_in_parts(parts: list[Any]) -> tuple[ToolCall, ...]:
 def _tool_result_id(content: Any) -> str | None:
     if isinstance(content, list):
         for part in content:
-            if isinstance(part, dict) and part.get("type") in {"tool_result", "tool_call_response"}:
+            if isinstance(part, dict) and str(part.get("type")) in {
+                "tool_result",
+                "tool_call_response",
+            }:
                 return _opt_str(part.get("tool_use_id") or part.get("id"))
     return None
 
