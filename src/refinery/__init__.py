@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 from .errors import ApplyRefused, ConfigError, InputError, ProviderError, RefineryError
 
 if TYPE_CHECKING:
-    from .analysis.findings import Finding
-    from .analysis.schema import Diagnosis, Edit, Evidence, FailureType, Hypothesis
     from .config import Settings, load_settings
     from .fixes.apply import apply_change, dry_run, undo
-    from .fixes.change import Change
+    from .models.change import Change
+    from .models.diagnosis import Diagnosis, Edit, Evidence, FailureType, Hypothesis
+    from .models.findings import Finding
     from .pipeline import AnalysisResult, AnalyzeOptions, ContextRequest, analyze
     from .traces.model import Message, Run, RunKind, TokenUsage, ToolCall, Trace
     from .traces.sources import load_trace

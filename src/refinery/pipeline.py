@@ -17,10 +17,10 @@ from pydantic import BaseModel, ConfigDict
 
 from .analysis.analyser import Analyser, AnalyserInput, ContextFile, FileRole, Usage
 from .analysis.findings import DetectorInput, Finding
-from .analysis.schema import Diagnosis, Hypothesis
 from .config import DEFAULT_BUDGET, Settings
 from .errors import InputError
 from .gcpause import paused_gc
+from .models.diagnosis import Diagnosis, Hypothesis
 from .progress import OnProgress, ProgressEvent, no_progress
 from .store.context_file import ContextFiles
 from .store.paths import ensure_state_dir

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from refinery.analysis.evidence import run_text, verify_evidence
-from refinery.analysis.schema import Evidence
+from refinery.models.diagnosis import Evidence
 from refinery.traces.model import Message, Run, RunKind, ToolCall, build_trace
 
 

@@ -12,8 +12,8 @@ from refinery.analysis.edit_targets import apply_edit, config_edit, upgraded_mod
 from refinery.analysis.eval_targets import eval_case_edit
 from refinery.analysis.findings import DetectorInput
 from refinery.analysis.offline import OfflineAnalyser
-from refinery.analysis.schema import FailureType, Hypothesis
 from refinery.knowledge.patterns import load_patterns
+from refinery.models.diagnosis import FailureType, Hypothesis
 from refinery.traces.model import Message, Run, RunKind, Trace, build_trace
 
 PROMPT = "You are a travel desk assistant for a rail company.\nBe concise.\n"

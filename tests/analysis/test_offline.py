@@ -15,7 +15,7 @@ import yaml
 from refinery.analysis.analyser import AnalyserInput, ContextFile, FileRole
 from refinery.analysis.findings import Finding, Severity
 from refinery.analysis.offline import OfflineAnalyser
-from refinery.analysis.schema import FailureType, Level
+from refinery.models.diagnosis import FailureType, Level
 from refinery.traces.model import Message, Run, RunKind, TokenUsage, ToolCall, Trace, build_trace
 from sample_paths import FIXTURES as SAMPLE_FIXTURES
 

@@ -11,7 +11,7 @@ from refinery.analysis.analyser import AnalyserInput, ContextFile, FileRole
 from refinery.analysis.detectors import run_detectors
 from refinery.analysis.findings import DetectorInput, Finding, Severity
 from refinery.analysis.offline import OfflineAnalyser
-from refinery.analysis.schema import Diagnosis, FailureType
+from refinery.models.diagnosis import Diagnosis, FailureType
 from refinery.traces.model import Message, Run, RunKind, Trace, build_trace
 
 EXPECTED = "The agent should complete the task correctly"

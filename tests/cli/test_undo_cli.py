@@ -5,9 +5,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from refinery.analysis.schema import Edit, FailureType, Hypothesis, Level
 from refinery.config import Settings
 from refinery.fixes import apply_change
+from refinery.models.diagnosis import Edit, FailureType, Hypothesis, Level
 
 
 def _refinery(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

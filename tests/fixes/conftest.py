@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from refinery.analysis.schema import Edit, FailureType, Hypothesis, Level
 from refinery.config import Settings
+from refinery.models.diagnosis import Edit, FailureType, Hypothesis, Level
 
 PROMPT = "You are a support agent for an airline.\nBe polite.\nAnswer briefly.\n"
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from refinery.analysis.schema import Hypothesis
 from refinery.config import Settings
 from refinery.errors import ApplyRefused
 from refinery.fixes import apply_change, dry_run, undo
+from refinery.models.diagnosis import Hypothesis
 from refinery.store.changes import list_changes
 
 RULE = (
@@ -257,7 +257,7 @@ def test_undo_refuses_a_record_whose_commit_is_not_refinerys(
 _APPLY_SCRIPT = """
 import sys
 from pathlib import Path
-from refinery.analysis.schema import Edit, Hypothesis
+from refinery.models.diagnosis import Edit, Hypothesis
 from refinery.config import Settings
 from refinery.fixes import apply_change
 search, replace = sys.argv[1], sys.argv[2]

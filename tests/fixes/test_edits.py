@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from refinery.analysis.schema import Edit
 from refinery.fixes import check_edit, prepare_edits, render_diff
+from refinery.models.diagnosis import Edit
 
 ALL = None
 

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from refinery.analysis.schema import FailureType
 from refinery.knowledge.models import FAMILIES
 from refinery.knowledge.patterns import failure_text, load_patterns, patterns_for
+from refinery.models.diagnosis import FailureType
 
 
 def test_patterns_have_unique_ids_and_known_families() -> None:

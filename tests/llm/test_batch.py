@@ -20,10 +20,10 @@ from werkzeug import Request as WsgiRequest
 from werkzeug import Response
 
 from refinery.analysis.llm_analyst import HypothesisSet
-from refinery.analysis.schema import DiagnosisDraft
 from refinery.config import Settings
 from refinery.errors import ConfigError, InputError, ProviderError
 from refinery.llm.batch import analyze_batch, batches_dir, load_record, resume_batch
+from refinery.models.diagnosis import DiagnosisDraft
 from refinery.pipeline import AnalyzeOptions, ContextRequest
 from refinery.progress import ProgressEvent
 from sample_paths import DATA

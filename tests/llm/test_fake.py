@@ -5,9 +5,9 @@ import json
 import pytest
 from pydantic import BaseModel
 
-from refinery.analysis.schema import Diagnosis
 from refinery.llm.fake import FakeProvider
 from refinery.llm.provider import Request
+from refinery.models.diagnosis import Diagnosis
 
 
 def _request(schema: type[BaseModel] = Diagnosis) -> Request:

@@ -12,9 +12,9 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from ..models.diagnosis import Diagnosis, Hypothesis
 from ..traces.model import Trace
 from .findings import Finding
-from .schema import Diagnosis, Hypothesis
 
 
 class FileRole(StrEnum):

@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 from ..knowledge.patterns import ConfigKnob
-from .schema import Edit
+from ..models.diagnosis import Edit
 from .structured import parses, prompt_fields
 
 _PY_NAME = re.compile(r"prompt|system|instruction|persona|preamble|template|message", re.I)

@@ -24,8 +24,8 @@ from typing import Any
 import yaml
 
 from ..fixes.validate import top_level_names
+from ..models.diagnosis import Edit
 from .edit_targets import apply_edit, node_span, replace_span
-from .schema import Edit
 from .structured import load_structured
 
 _INPUT = re.compile(

@@ -12,8 +12,8 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from ..models.diagnosis import Evidence
 from ..traces.model import Message, Run, Trace
-from .schema import Evidence
 
 
 def run_text(run: Run) -> str:

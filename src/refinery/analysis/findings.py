@@ -1,4 +1,4 @@
-"""Findings and the detector registry.
+"""The detector registry.
 
 A detector is a plain function ``(trace, expected) -> Iterator[Finding]`` registered with
 ``@detector``; each Finding's evidence is a verbatim excerpt of the trace so that a person (or an
@@ -9,37 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
-
+from ..models.findings import Finding, Severity
 from ..traces.model import Trace
 
-
-class Severity(StrEnum):
-    """How much a finding matters to the failure."""
-
-    HIGH = "high"
-    MEDIUM = "medium"
-    LOW = "low"
-    INFO = "info"
-
-
-class Finding(BaseModel):
-    """A deterministic detector's observation about one run."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    kind: str
-    """What was found (``tool_error``, ``loop``, ``finish_length``...)."""
-    severity: Severity
-    """How much it matters."""
-    run_id: str
-    """The run it is about, as the source names it."""
-    message: str
-    """One sentence for a person."""
-    evidence: str
-    """A verbatim excerpt of the trace supporting it (may be empty only for absence findings)."""
+__all__ = ["DETECTORS", "Detector", "DetectorInput", "Finding", "Severity", "detector"]
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -26,9 +26,16 @@ from ..errors import ProviderError, RefineryError
 from ..llm.prompts import PROMPT_NAMES, Prompt, load_prompt
 from ..llm.provider import Completion, Provider, Request, make_provider
 from ..llm.redact import Redactor
+from ..models.diagnosis import (
+    Diagnosis,
+    DiagnosisDraft,
+    Evidence,
+    Hypothesis,
+    HypothesisDraft,
+    Level,
+)
 from .analyser import AnalyserInput, AnalyserOutput, ContextFile, Usage
 from .findings import Finding
-from .schema import Diagnosis, DiagnosisDraft, Evidence, Hypothesis, HypothesisDraft, Level
 
 _Model = TypeVar("_Model", bound=BaseModel)
 _LOWER = {Level.HIGH: Level.MEDIUM, Level.MEDIUM: Level.LOW, Level.LOW: Level.LOW}

@@ -25,11 +25,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from ..models.diagnosis import FailureType, Level
 from ..traces.model import Run, RunKind, Trace
 from .facts import TraceFacts, error_line, short
 from .findings import Finding
 from .prompt_sentences import covering_sentence, failure_rule
-from .schema import FailureType, Level
 
 _INFRA = re.compile(
     r"\b(?:HTTP(?:/[\d.]+)?|status(?:[ _]?code)?|code|error)[^\w\n]{0,3}(?:429|5\d\d)\b|"

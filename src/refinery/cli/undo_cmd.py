@@ -14,7 +14,7 @@ import typer
 from .app import app
 
 if TYPE_CHECKING:
-    from ..fixes.change import Change
+    from ..models.change import Change
 
 
 @app.command("undo")

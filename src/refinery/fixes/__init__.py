@@ -6,8 +6,8 @@ each applied hypothesis is one git commit that ``undo`` can revert.
 
 from __future__ import annotations
 
+from ..models.change import Change, ChangedFile
 from .apply import DryRun, apply_change, dry_run, undo
-from .change import Change, ChangedFile
 from .edits import PreparedChange, PreparedFile, check_edit, prepare_edits, render_diff
 from .secrets import SecretHit, scan_text
 

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..analysis.schema import Hypothesis
 from ..config import Settings
 from ..errors import ApplyRefused, InputError
+from ..models.change import Change, ChangedFile
+from ..models.diagnosis import Hypothesis
 from ..store import changes as store  # a module import: store.changes imports fixes.change
 from . import git
-from .change import Change, ChangedFile
 from .edits import PreparedChange, PreparedFile, edit_text, prepare_edits, render_diff
 from .secrets import scan_added
 from .validate import DEFAULT_MAX_BYTES, check_content

@@ -15,7 +15,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..analysis.schema import Edit
+from ..models.diagnosis import Edit
 from .validate import check_allowed, resolve_target
 
 _SNIPPET_CHARS = 240

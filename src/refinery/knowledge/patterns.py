@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from ..analysis.schema import FailureType, Level
+from ..models.diagnosis import FailureType, Level
 from .data import load_data
 
 _SPACES = re.compile(r"(?<=\S) {2,}")

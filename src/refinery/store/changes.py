@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from ..errors import InputError
-from ..fixes.change import Change
+from ..models.change import Change
 from .atomic import write_atomic
 
 CHANGES_DIR = "changes"

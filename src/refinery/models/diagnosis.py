@@ -54,6 +54,21 @@ class Evidence(Quote):
     """True when the quote was found verbatim in that run (or, failing that, in the trace)."""
 
 
+class Divergence(BaseModel):
+    """The earliest step where the agent's behaviour left the expected path."""
+
+    model_config = _FROZEN
+
+    run_id: str
+    """The id of that step's run, as the trace names it (``msg-<index>`` for a transcript)."""
+    name: str
+    """The run's name, or the agent that spoke at that step."""
+    position: int
+    """Its position in execution order (for a transcript, the message index)."""
+    reason: str
+    """One line: what went wrong at that step."""
+
+
 class DiagnosisDraft(BaseModel):
     """What went wrong, where and why, as an analyser states it (quotes not yet verified)."""
 
@@ -77,6 +92,8 @@ class DiagnosisDraft(BaseModel):
     """Which prompt, tool or config is at fault, and whether the fault is within its control."""
     evidence: tuple[Quote, ...] = ()
     """Verbatim quotes from the trace supporting the diagnosis."""
+    divergence: Divergence | None = None
+    """The earliest step where behaviour left the expected path; None when it cannot be told."""
 
 
 class Diagnosis(DiagnosisDraft):
