@@ -156,6 +156,7 @@ def analyze(
             files=files,
         )
     )
+    diagnosis = _with_divergence(output.diagnosis, trace, findings)
     hypotheses, diffs = _validate(output.hypotheses, used, settings, options.allow_dirty)
     result = AnalysisResult(
         analysis_id=f"an_{uuid.uuid4().hex[:12]}",
@@ -169,7 +170,7 @@ def analyze(
             prompt_version=getattr(chosen, "prompt_version", None),
         ),
         findings=tuple(findings),
-        diagnosis=output.diagnosis,
+        diagnosis=diagnosis,
         hypotheses=hypotheses,
         diffs=diffs,
         usage=output.usage,
@@ -258,6 +259,23 @@ def _detect(
     on_progress(ProgressEvent(stage="detect", message=f"running detectors over {len(trace)} runs"))
     prompts = tuple((f.path, f.content) for f in files if f.role is FileRole.PROMPT)
     return run_detectors(DetectorInput(trace=trace, expected=expected, prompt_texts=prompts))
+
+
+def _with_divergence(diagnosis: Diagnosis, trace: Trace, findings: list[Finding]) -> Diagnosis:
+    """The diagnosis with the step where it went wrong, found from the trace when not given."""
+    from .analysis.divergence import divergence_of, evidence_of, find_divergence
+
+    if diagnosis.divergence is not None and diagnosis.divergence.run_id in trace:
+        return diagnosis
+    candidate = find_divergence(trace, findings)
+    if candidate is None:
+        return diagnosis.model_copy(update={"divergence": None})
+    evidence = diagnosis.evidence
+    quote = evidence_of(candidate)
+    if quote is not None and all(e.run_id != candidate.run.id for e in evidence):
+        evidence = (quote, *evidence)
+    update = {"divergence": divergence_of(trace, candidate), "evidence": evidence}
+    return diagnosis.model_copy(update=update)
 
 
 def _condense(trace: Trace, findings: list[Finding], budget: int, on_progress: OnProgress) -> str:

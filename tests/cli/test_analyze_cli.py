@@ -135,3 +135,15 @@ def test_extraction_says_how_to_make_extracted_files_fixable(agent_repo: Path) -
     subprocess.run(["git", "commit", "-qm", "extracted"], cwd=agent_repo, check=True)
     again = json.loads(_analyze("--json").stdout)
     assert any(h["valid"] for h in again["hypotheses"])
+
+
+def test_the_step_where_it_went_wrong_is_named_and_quoted(agent_repo: Path) -> None:
+    data = json.loads(_analyze(*FILES, "--json").stdout)
+    step = data["diagnosis"]["divergence"]
+    # The tool failed (position 2); the model's answer after it (position 3) is where it diverged.
+    assert step["run_id"] == "01a2167b-5f75-7242-bd6e-bc8a221cc3e8" and step["position"] == 3
+    assert "get_weather failed" in step["reason"]
+    quoted = [e for e in data["diagnosis"]["evidence"] if e["run_id"] == step["run_id"]]
+    assert quoted and all(e["verified"] for e in quoted)
+    human = _analyze(*FILES).output
+    assert "Went wrong at" in human and "step 3" in human

@@ -53,6 +53,7 @@ def _diagnosis_panel(result: AnalysisResult) -> Panel:
         f"[bold]Failure type[/]  {d.failure_type.value}    "
         f"[bold]Confidence[/]  {d.confidence.value} — {escape(d.confidence_reason)}",
         f"[bold]What happened[/]  {escape(d.trace_summary)}",
+        *_went_wrong(result),
         f"[bold]Expected vs actual[/]  {escape(d.gap)}",
         f"[bold]Root cause[/]  {escape(d.root_cause)}",
         f"[bold]Where to fix[/]  {escape(d.affected_component)}",
@@ -63,6 +64,16 @@ def _diagnosis_panel(result: AnalysisResult) -> Panel:
             f"[dim]evidence[/] run {escape(item.run_id)} {mark}: “{escape(_clip(item.quote))}”"
         )
     return Panel("\n".join(rows), title="Diagnosis", title_align="left", border_style="blue")
+
+
+def _went_wrong(result: AnalysisResult) -> list[str]:
+    step = result.diagnosis.divergence
+    if step is None:
+        return []
+    return [
+        f"[bold]Went wrong at[/]  step {step.position}, {escape(step.name)} "
+        f"(run {escape(step.run_id)}): {escape(_clip(step.reason, 240))}"
+    ]
 
 
 def _findings_table(result: AnalysisResult) -> Table:
