@@ -177,8 +177,8 @@ def _run(
 ) -> AnalysisResult:
     """Resume a batch, submit one, or analyse now."""
     from ..errors import InputError
-    from ..llm.batch import analyze_batch, resume_batch
     from ..pipeline import analyze as run_analysis
+    from ..pipeline import analyze_batch, resume_batch
 
     if resume:
         return resume_batch(resume, settings, on_progress=on_progress)

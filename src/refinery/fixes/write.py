@@ -16,8 +16,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..atomic import write_temporary
 from ..errors import ApplyRefused
-from ..store.atomic import write_temporary
 
 LOCK_NAME = "apply.lock"
 _NEW_FILE_MODE = 0o644

@@ -10,9 +10,9 @@ the stage (``diagnosis``, ``hypotheses``), a hash of the exact request, the anal
 reference, project, expected behaviour, options) and, once fetched, the answer.
 
 How resume works. Up to the LLM calls the analysis is deterministic: the same trace, files and
-options give byte-identical (redacted) requests. ``resume_batch(batch_id)`` re-runs the analysis
-with the record's inputs, provider and model, and ``BatchProvider`` answers each request from the
-records first: a recorded answer is reused, a pending batch is polled (not resubmitted).
+options give byte-identical (redacted) requests. ``pipeline.resume_batch(batch_id)`` re-runs the
+analysis with the record's inputs, provider and model, and ``BatchProvider`` answers each request
+from the records first: a recorded answer is reused, a pending batch is polled (not resubmitted).
 Interrupted during the diagnosis batch, resuming polls it, then submits the hypotheses; interrupted
 during the hypotheses, it reuses the diagnosis and polls the hypothesis batch. If the trace or files
 changed since, the resumed batch matches no request and resuming stops with an error instead of
@@ -24,22 +24,19 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from ..config import Settings
 from ..errors import InputError, ProviderError
 from ..progress import OnProgress, ProgressEvent, no_progress
-from .batch_backends import BatchBackend, BatchState, batch_backend
+from .batch_backends import BatchBackend, BatchState
 from .provider import Completion, Request
-
-if TYPE_CHECKING:
-    from ..pipeline import AnalysisResult, AnalyzeOptions
 
 BATCH_PRICE_FACTOR = 0.5
 FIRST_POLL_SECONDS = 5.0
@@ -182,7 +179,7 @@ def batches_dir(settings: Settings) -> Path:
 
 def save_record(settings: Settings, record: BatchRecord) -> Path:
     """Write a batch's record atomically."""
-    from ..store.atomic import write_atomic
+    from ..atomic import write_atomic
 
     path = batches_dir(settings) / f"{_safe_id(record.batch_id)}.json"
     write_atomic(path, record.model_dump_json(indent=1).encode("utf-8"))
@@ -216,65 +213,3 @@ def _safe_id(batch_id: str) -> str:
     if not batch_id or not all(c.isalnum() or c in "_-" for c in batch_id):
         raise InputError(f"{batch_id!r} is not a batch id", "use the id Refinery printed")
     return batch_id
-
-
-def analyze_batch(
-    trace_ref: str | Path,
-    *,
-    project: str,
-    expected: str,
-    settings: Settings,
-    options: AnalyzeOptions | None = None,
-    on_progress: OnProgress = no_progress,
-    sleep: Sleep = time.sleep,
-) -> AnalysisResult:
-    """``refinery analyze --batch``: the analysis with each LLM call as a batch, waited for."""
-    from ..pipeline import AnalyzeOptions
-
-    job = BatchJob(
-        trace=_trace_reference(trace_ref), project=project, expected=expected,
-        options=asdict(options or AnalyzeOptions()),
-    )  # fmt: skip
-    return _run(job, settings, None, on_progress, sleep)
-
-
-def resume_batch(
-    batch_id: str,
-    settings: Settings,
-    *,
-    on_progress: OnProgress = no_progress,
-    sleep: Sleep = time.sleep,
-) -> AnalysisResult:
-    """``refinery analyze --resume BATCH_ID``: finish the analysis that submitted ``batch_id``."""
-    record = load_record(settings, batch_id)
-    resumed = settings.with_overrides(provider=record.provider, model=record.model)
-    return _run(record.job, resumed, batch_id, on_progress, sleep)
-
-
-def _run(
-    job: BatchJob, settings: Settings, resume: str | None, on_progress: OnProgress, sleep: Sleep
-) -> AnalysisResult:
-    from ..analysis.llm_analyst import LLMAnalyser
-    from ..pipeline import analyze
-
-    provider = BatchProvider(
-        batch_backend(settings), settings, job, resume=resume, on_progress=on_progress, sleep=sleep
-    )
-    return analyze(
-        job.trace, project=job.project, expected=job.expected, settings=settings,
-        options=_options(job.options), analyser=LLMAnalyser(provider, settings),
-        on_progress=on_progress,
-    )  # fmt: skip
-
-
-def _trace_reference(trace_ref: str | Path) -> str:
-    """A file as its absolute path (resume may run elsewhere), an id as it is."""
-    name, mark, select = str(trace_ref).partition("#")
-    path = Path(name)
-    return f"{path.resolve()}{mark}{select}" if path.is_file() else str(trace_ref)
-
-
-def _options(raw: Mapping[str, Any]) -> AnalyzeOptions:
-    from ..pipeline import AnalyzeOptions, ContextRequest
-
-    return AnalyzeOptions(**{**raw, "context": ContextRequest(**raw.get("context", {}))})

@@ -1,13 +1,12 @@
-"""What Refinery keeps under ``.refinery/``: project context, extracted files, cache, changes.
+"""What Refinery keeps under ``.refinery/``: project context, extracted files, changes, analyses.
 
-Change records (``store.changes``) are imported from their module: they depend on ``fixes.change``,
-and ``fixes`` depends on them.
+The cache of fetched traces belongs to ``traces`` (``traces/cache.py``): ``store`` reads traces to
+extract files from them, so ``traces`` must not import ``store``.
 """
 
 from __future__ import annotations
 
-from .atomic import write_atomic
-from .cache import cache_get, cache_put
+from ..atomic import write_atomic
 from .context import (
     ContextAdditions,
     ResolvedContext,
@@ -26,8 +25,6 @@ __all__ = [
     "ContextFiles",
     "Extraction",
     "ResolvedContext",
-    "cache_get",
-    "cache_put",
     "check_project_name",
     "clear_project",
     "describe_project",

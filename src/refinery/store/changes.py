@@ -12,9 +12,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from ..atomic import write_atomic
 from ..errors import InputError
 from ..models.change import Change
-from .atomic import write_atomic
 
 CHANGES_DIR = "changes"
 

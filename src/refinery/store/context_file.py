@@ -23,9 +23,9 @@ from pathlib import Path, PurePosixPath
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
+from ..atomic import write_atomic
 from ..config import Settings
 from ..errors import ConfigError, InputError
-from .atomic import write_atomic
 from .paths import check_project_name, context_file, context_lock_file
 
 STORE_VERSION = 1

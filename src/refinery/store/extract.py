@@ -23,10 +23,10 @@ from typing import Any
 
 from pydantic import ConfigDict
 
+from ..atomic import write_atomic
 from ..config import Settings
 from ..traces.messages import normalise_messages
 from ..traces.model import Message, Run, RunKind, Trace
-from .atomic import write_atomic
 from .context import ContextAdditions
 from .paths import ProjectFolder, check_project_name, project_dir, project_folder
 

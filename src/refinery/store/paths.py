@@ -61,17 +61,15 @@ def check_project_name(name: str) -> str:
     )
 
 
-def cache_dir(settings: Settings) -> Path:
-    """``.refinery/cache/``: traces fetched from LangSmith and Langfuse, by source and id."""
-    return settings.state_dir / "cache"
-
-
 _STATE_GITIGNORE = """\
 # Written by Refinery: local state stays out of git; context.json and projects/ may be shared.
 cache/
 logs/
 batches/
 changes/
+analyses/
+snapshots/
+refinery.db*
 *.lock
 *.bak-*
 """
@@ -84,4 +82,13 @@ def ensure_state_dir(settings: Settings) -> Path:
     ignore = state / ".gitignore"
     if not ignore.exists():
         ignore.write_text(_STATE_GITIGNORE, encoding="utf-8")
+        return state
+    # A .gitignore written by an older Refinery gains the folders added since (saved analyses
+    # quote the trace: they must never reach a commit by accident).
+    present = ignore.read_text(encoding="utf-8")
+    lines = present.split("\n")
+    missing = [line for line in _STATE_GITIGNORE.splitlines()[1:] if line not in lines]
+    if missing:
+        ending = "" if present.endswith("\n") else "\n"
+        ignore.write_text(present + ending + "\n".join(missing) + "\n", encoding="utf-8")
     return state

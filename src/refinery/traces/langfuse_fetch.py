@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ..config import Settings
 from ..errors import ConfigError, InputError, RefineryError
 from ..progress import OnProgress, ProgressEvent, no_progress
-from ..store.cache import cache_get, cache_put
+from .cache import cache_get, cache_put
 from .model import Trace
 from .retry import HttpFailure, RetryPolicy, call_with_retries, quiet_sdk, service_error
 from .sources import fetcher

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ..config import Settings
 from ..errors import ConfigError, InputError, RefineryError, SourceError
 from ..progress import OnProgress, ProgressEvent, no_progress
-from ..store.cache import cache_get, cache_put
+from .cache import cache_get, cache_put
 from .langsmith import runs_to_trace
 from .model import Trace
 from .retry import (

@@ -18,10 +18,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from ..atomic import write_atomic
 from ..config import Settings
-from .atomic import write_atomic
-from .paths import cache_dir
 
+CACHE_DIR = "cache"
+"""The cache's folder under ``.refinery/`` (kept out of git by ``.refinery/.gitignore``)."""
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 
 
@@ -73,7 +74,7 @@ def cache_put(
 def _entry_path(settings: Settings, source: str, key: str) -> Path:
     """A file name that is the id itself when it is safe, else its hash (ids come from users)."""
     name = key if _SAFE_KEY.match(key) else hashlib.sha256(key.encode()).hexdigest()
-    return cache_dir(settings) / _safe_source(source) / f"{name}.json"
+    return settings.state_dir / CACHE_DIR / _safe_source(source) / f"{name}.json"
 
 
 def _safe_source(source: str) -> str:

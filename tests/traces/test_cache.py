@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from refinery.config import Settings
-from refinery.store.cache import cache_get, cache_put
+from refinery.traces.cache import cache_get, cache_put
 
 RUNS = [{"id": "root", "run_type": "chain"}, {"id": "child", "run_type": "llm"}]
 T0 = 1_800_000_000.0

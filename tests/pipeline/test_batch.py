@@ -22,9 +22,9 @@ from werkzeug import Response
 from refinery.analysis.llm_analyst import HypothesisSet
 from refinery.config import Settings
 from refinery.errors import ConfigError, InputError, ProviderError
-from refinery.llm.batch import analyze_batch, batches_dir, load_record, resume_batch
+from refinery.llm.batch import batches_dir, load_record
 from refinery.models.diagnosis import DiagnosisDraft
-from refinery.pipeline import AnalyzeOptions, ContextRequest
+from refinery.pipeline import AnalyzeOptions, ContextRequest, analyze_batch, resume_batch
 from refinery.progress import ProgressEvent
 from sample_paths import DATA
 
