@@ -68,8 +68,9 @@ def test_undo_reverts_then_a_second_undo_exits_1_with_the_reason(git_repo: Path)
 def test_undo_human_output_and_history(git_repo: Path) -> None:
     change_id = _applied(git_repo)
     listed = _refinery("history", cwd=git_repo)
-    assert listed.returncode == 0
-    assert f"{change_id}  " in listed.stdout and f"(refinery undo {change_id})" in listed.stdout
+    assert listed.returncode == 0, listed.stderr
+    assert f"change {change_id}  fix 2 of an-1: Add refund rule  [prompt.txt]" in listed.stdout
+    assert f"(refinery undo {change_id})" in listed.stdout
     result = _refinery("undo", change_id, cwd=git_repo)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[:2] == [
@@ -77,7 +78,9 @@ def test_undo_human_output_and_history(git_repo: Path) -> None:
         "Restored: prompt.txt",
     ]
     history = json.loads(_refinery("history", "--json", cwd=git_repo).stdout)
-    assert [c["undone_by"] is not None for c in history["changes"]] == [True]
+    assert [(e["kind"], e["undone_by"] is not None) for e in history["entries"]] == [
+        ("change", True)
+    ]
 
 
 def test_undo_outside_a_repository_says_how_to_start_one(tmp_path: Path) -> None:

@@ -10,7 +10,16 @@ from __future__ import annotations
 
 import sys
 
-from . import analyze, config_check, context_cmd, token_analysis, undo_cmd  # noqa: E402,F401,I001  (register commands)
+from . import (  # noqa: F401  (each module registers its commands)
+    analyze,
+    apply_cmd,
+    config_check,
+    context_cmd,
+    history_cmd,
+    show_cmd,
+    token_analysis,
+    undo_cmd,
+)
 from .app import app, state
 
 __all__ = ["app", "main"]

@@ -131,8 +131,9 @@ def _footer(result: AnalysisResult) -> str:
     if not valid:
         return "[yellow]No fix applies cleanly to the project's files; nothing was written.[/]"
     return (
-        f"Nothing was written (dry run). To apply fix {valid[0]}: rerun with "
-        f"[bold]--apply {valid[0]}[/] (or [bold]--apply[/] for the best valid fix)."
+        f"Nothing was written (dry run); this analysis is saved (refinery show "
+        f"{result.analysis_id}).\nTo apply fix {valid[0]}: [bold]refinery apply "
+        f"{result.analysis_id} {valid[0]}[/]"
     )
 
 

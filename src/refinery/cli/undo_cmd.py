@@ -1,4 +1,4 @@
-"""``refinery undo`` and ``refinery history``: take back an applied change, list what was applied.
+"""``refinery undo``: take back an applied change.
 
 Undo reverts with a new commit and refuses (exit 1, every failed precondition on one line) when the
 change is not Refinery's, was already undone, was pushed, or its files changed since.
@@ -7,14 +7,10 @@ change is not Refinery's, was already undone, was pushed, or its files changed s
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
 
 import typer
 
 from .app import app
-
-if TYPE_CHECKING:
-    from ..models.change import Change
 
 
 @app.command("undo")
@@ -30,9 +26,9 @@ def undo_command(
     its files changed since. See the changes with `refinery history`.
     """
     from ..config import load_settings
-    from ..fixes.apply import undo
+    from ..pipeline import undo_change
 
-    change = undo(change_id, load_settings())
+    change = undo_change(load_settings(), change_id)
     if json_output:
         typer.echo(json.dumps(change.model_dump(mode="json")))
         return
@@ -40,32 +36,3 @@ def undo_command(
     typer.echo(f"Undid change {change.id} ({change.hypothesis_title}).")
     typer.echo(f"Restored: {files}")
     typer.echo(f"Revert commit: {change.undone_by}")
-
-
-@app.command("history")
-def history_command(
-    json_output: bool = typer.Option(False, "--json", help="Print the changes as JSON."),
-) -> None:
-    """List the changes Refinery applied in this repository, newest first."""
-    from ..config import load_settings
-    from ..store.changes import list_changes
-
-    changes = list(reversed(list_changes(load_settings().state_dir)))
-    if json_output:
-        typer.echo(json.dumps({"changes": [c.model_dump(mode="json") for c in changes]}))
-        return
-    if not changes:
-        typer.echo("No changes applied yet.")
-        return
-    for change in changes:
-        typer.echo(_line(change))
-
-
-def _line(change: Change) -> str:
-    state = f"undone by {change.undone_by[:12]}" if change.undone_by else change.undo_command
-    files = ", ".join(file.path for file in change.files)
-    when = f"{change.created_at:%Y-%m-%d %H:%M}"
-    return (
-        f"{change.id}  {when}  commit {change.commit[:12]}  #{change.hypothesis_rank} "
-        f"{change.hypothesis_title}  [{files}]  ({state})"
-    )

@@ -1,0 +1,66 @@
+"""``refinery apply``: apply hypothesis N of a saved analysis, exactly the edits that were shown.
+
+The saved edits are checked against the files as they are now: a file changed since the analysis
+is refused with what changed, unless every edit still matches it exactly once (then a note says
+so). Refusals exit 1 with every reason on one line; nothing is analysed again.
+"""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from .app import app
+
+
+@app.command("apply", no_args_is_help=True)
+def apply_command(
+    target: list[str] = typer.Argument(
+        ...,
+        metavar="[ANALYSIS_ID] N",
+        help="The fix number, after the analysis id (or a unique prefix); default: the latest.",
+    ),
+    project: str | None = typer.Option(
+        None, "--project", "-p", help="With no id: the latest analysis of this project."
+    ),
+    allow_dirty: bool = typer.Option(
+        False,
+        "--allow-dirty",
+        help="Apply even if a target file has uncommitted changes (they are not committed).",
+    ),
+    json_output: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
+) -> None:
+    """Apply fix N of a saved analysis: the edits `refinery analyze` showed, as one git commit.
+
+    Example:  refinery apply an_3f2a 2   (or `refinery apply 2` for the latest analysis)
+    """
+    from ..config import load_settings
+    from ..pipeline import apply_saved
+
+    analysis_id, rank = _target(target)
+    done = apply_saved(load_settings(), analysis_id, rank, project=project, allow_dirty=allow_dirty)
+    change = done.change
+    if json_output:
+        payload = {"analysis_id": done.analysis.analysis_id, "notes": list(done.notes)}
+        typer.echo(json.dumps({**payload, "change": change.model_dump(mode="json")}))
+        return
+    for note in done.notes:
+        typer.echo(f"note: {note}")
+    files = ", ".join(file.path for file in change.files)
+    typer.echo(
+        f"Applied fix {change.hypothesis_rank} of {done.analysis.analysis_id} "
+        f"({change.hypothesis_title}) in commit {change.commit[:10]} ({files})."
+    )
+    typer.echo(f"Undo with: refinery undo {change.id}")
+
+
+def _target(values: list[str]) -> tuple[str | None, int]:
+    from ..errors import InputError
+
+    if len(values) > 2 or not values[-1].isdigit():
+        raise InputError(
+            f"refinery apply {' '.join(values)}: expected [ANALYSIS_ID] N",
+            "e.g. refinery apply an_3f2a 2, or refinery apply 2 for the latest analysis",
+        )
+    return (values[0] if len(values) == 2 else None), int(values[-1])
