@@ -18,7 +18,15 @@ if TYPE_CHECKING:
     from .models.change import Change
     from .models.diagnosis import Diagnosis, Edit, Evidence, FailureType, Hypothesis
     from .models.findings import Finding
-    from .pipeline import AnalysisResult, AnalyzeOptions, ContextRequest, analyze
+    from .pipeline import (
+        AnalysisResult,
+        AnalyzeOptions,
+        ContextRequest,
+        analyze,
+        apply_saved,
+        history,
+        load_analysis,
+    )
     from .traces.model import Message, Run, RunKind, TokenUsage, ToolCall, Trace
     from .traces.sources import load_trace
 
@@ -29,16 +37,19 @@ _LAZY = {
     "AnalyzeOptions": "pipeline",
     "ContextRequest": "pipeline",
     "analyze": "pipeline",
-    "Change": "fixes.change",
+    "apply_saved": "pipeline",
+    "history": "pipeline",
+    "load_analysis": "pipeline",
+    "Change": "models.change",
     "apply_change": "fixes.apply",
     "dry_run": "fixes.apply",
     "undo": "fixes.apply",
-    "Diagnosis": "analysis.schema",
-    "Edit": "analysis.schema",
-    "Evidence": "analysis.schema",
-    "FailureType": "analysis.schema",
-    "Hypothesis": "analysis.schema",
-    "Finding": "analysis.findings",
+    "Diagnosis": "models.diagnosis",
+    "Edit": "models.diagnosis",
+    "Evidence": "models.diagnosis",
+    "FailureType": "models.diagnosis",
+    "Hypothesis": "models.diagnosis",
+    "Finding": "models.findings",
     "Settings": "config",
     "load_settings": "config",
     "Message": "traces.model",
@@ -75,7 +86,10 @@ __all__ = [
     "Trace",
     "analyze",
     "apply_change",
+    "apply_saved",
     "dry_run",
+    "history",
+    "load_analysis",
     "load_settings",
     "load_trace",
     "undo",

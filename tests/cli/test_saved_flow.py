@@ -138,12 +138,36 @@ def test_show_defaults_to_the_latest_analysis_and_knows_no_other_project(
     )
 
 
-def test_unknown_or_ambiguous_ids_are_one_line_usage_errors(agent_repo: Path) -> None:
+def test_a_fresh_clone_has_no_history_and_says_what_to_run(agent_repo: Path) -> None:
+    listed = _cli("history")
+    assert (listed.exit_code, listed.stdout) == (0, "Nothing yet: run refinery analyze first.\n")
+    shown = _cli("show", "an_ffff")
+    assert shown.exit_code == 2
+    assert shown.stderr == "error: no analysis saved here yet: run refinery analyze first\n"
+    assert not (agent_repo / ".refinery").exists()
+
+
+def test_unknown_ids_bad_targets_and_bad_dates_are_one_line_usage_errors(
+    agent_repo: Path, scripted_llm: list[FakeProvider]
+) -> None:
+    first = _analyze()
     unknown = _cli("show", "an_ffff")
-    assert unknown.exit_code == 2
-    assert unknown.stderr.strip() == (
-        "error: no saved analysis an_ffff: see the ids with refinery history"
+    assert (unknown.exit_code, unknown.stderr) == (
+        2, "error: no saved analysis an_ffff: see the ids with refinery history\n"
+    )  # fmt: skip
+    missing = _cli("apply", first["analysis_id"], "7")
+    assert (missing.exit_code, missing.stderr) == (
+        2,
+        "error: there is no hypothesis 7: choose 1-1\n",
     )
     bad = _cli("apply", "an_1", "x")
     assert bad.exit_code == 2
-    assert bad.stderr.strip().startswith("error: refinery apply an_1 x: expected [ANALYSIS_ID] N")
+    assert bad.stderr.startswith("error: refinery apply an_1 x: expected [ANALYSIS_ID] N")
+    when = _cli("history", "--since", "last tuesday")
+    assert (when.exit_code, when.stderr) == (
+        2, "error: --since last tuesday: not a date, time or age: use 2026-11-01, "
+        "2026-11-01T14:00 or 7d\n",
+    )  # fmt: skip
+    recent = json.loads(_cli("history", "--since", "10m", "--json").stdout)["entries"]
+    assert [e["id"] for e in recent] == [first["analysis_id"]]
+    assert json.loads(_cli("history", "--since", "2999-01-01", "--json").stdout)["entries"] == []

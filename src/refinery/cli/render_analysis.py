@@ -131,9 +131,8 @@ def _footer(result: AnalysisResult) -> str:
     if not valid:
         return "[yellow]No fix applies cleanly to the project's files; nothing was written.[/]"
     return (
-        f"Nothing was written (dry run); this analysis is saved (refinery show "
-        f"{result.analysis_id}).\nTo apply fix {valid[0]}: [bold]refinery apply "
-        f"{result.analysis_id} {valid[0]}[/]"
+        f"Nothing was written (dry run). Saved as analysis {result.analysis_id}.\n"
+        f"To apply fix {valid[0]}: [bold]refinery apply {result.analysis_id} {valid[0]}[/]"
     )
 
 

@@ -76,6 +76,8 @@ def read_analysis(state_dir: Path, analysis_id: str) -> bytes:
 
 def resolve_analysis_id(state_dir: Path, prefix: str | None, *, project: str | None = None) -> str:
     """The full id of the analysis named by a unique prefix, or the latest one when None."""
+    if not analyses_dir(state_dir).is_dir():
+        raise InputError("no analysis saved here yet", "run refinery analyze first")
     with connect(state_dir) as db:
         ensure_indexed(db, state_dir)
         if prefix is None:

@@ -16,8 +16,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from .analyses import ensure_indexed, sync_changes, utc_text
-from .db import connect
+from .analyses import analyses_dir, ensure_indexed, sync_changes, utc_text
+from .db import connect, db_path
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
@@ -100,6 +100,8 @@ _ANALYSIS_COLUMNS = (
 
 def read_history(state_dir: Path, query: HistoryQuery) -> History:
     """A page of analyses and changes matching ``query``, newest first."""
+    if not _kept_anything(state_dir):
+        return History(entries=(), more=False)
     with connect(state_dir) as db:
         ensure_indexed(db, state_dir)
         sync_changes(db, state_dir)
@@ -115,6 +117,14 @@ def read_history(state_dir: Path, query: HistoryQuery) -> History:
         reverse=True,
     )
     return History(entries=tuple(merged[: query.limit]), more=len(merged) > query.limit)
+
+
+def _kept_anything(state_dir: Path) -> bool:
+    """False in a fresh clone: listing nothing must not create the database."""
+    from .changes import changes_dir
+
+    places = (db_path(state_dir), analyses_dir(state_dir), changes_dir(state_dir))
+    return any(place.exists() for place in places)
 
 
 def _filters(query: HistoryQuery, table: str) -> tuple[str, list[object]]:
