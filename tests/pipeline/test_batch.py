@@ -24,7 +24,13 @@ from refinery.config import Settings
 from refinery.errors import ConfigError, InputError, ProviderError
 from refinery.llm.batch import batches_dir, load_record
 from refinery.models.diagnosis import DiagnosisDraft
-from refinery.pipeline import AnalyzeOptions, ContextRequest, analyze_batch, resume_batch
+from refinery.pipeline import (
+    AnalyzeOptions,
+    ContextRequest,
+    analyze_batch,
+    load_analysis,
+    resume_batch,
+)
 from refinery.progress import ProgressEvent
 from sample_paths import DATA
 
@@ -293,6 +299,7 @@ def test_resume_picks_up_each_stage_after_an_interruption(
     assert len(state.submitted) == 2
     assert not [path for path in state.paths if "batch_1" in path or "-1" in path]
     assert result.analyser.provider == "openai" and result.hypotheses[0].valid
+    assert load_analysis(settings, result.analysis_id) == result  # a resumed analysis is kept too
 
 
 def test_resume_refuses_when_the_inputs_changed(httpserver: HTTPServer, project: Path) -> None:
