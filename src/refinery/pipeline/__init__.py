@@ -8,21 +8,48 @@ shows, applies and undoes from saved analyses and lists the history. Layers impo
 
 from __future__ import annotations
 
-from .batch import analyze_batch, resume_batch
-from .options import AnalyzeOptions, ContextRequest
-from .result import AnalyserRef, AnalysisResult, AppliedRef
-from .saved import (
-    AppliedSaved,
-    apply_analysis,
-    apply_saved,
-    history,
-    load_analysis,
-    load_attachment,
-    save_analysis,
-    save_attachment,
-    undo_change,
-)
-from .stages import analyze, choose_analyser
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .batch import analyze_batch, resume_batch
+    from .options import AnalyzeOptions, ContextRequest
+    from .result import AnalyserRef, AnalysisResult, AppliedRef
+    from .saved import (
+        AppliedSaved,
+        apply_analysis,
+        apply_saved,
+        history,
+        load_analysis,
+        load_attachment,
+        save_analysis,
+        save_attachment,
+        undo_change,
+    )
+    from .stages import analyze, choose_analyser
+
+# Imported on first use: ``refinery history`` and ``show`` need neither the stages nor the batch
+# providers, and pay only for what they use.
+_LAZY = {
+    **dict.fromkeys(("analyze_batch", "resume_batch"), "batch"),
+    **dict.fromkeys(("AnalyzeOptions", "ContextRequest"), "options"),
+    **dict.fromkeys(("AnalyserRef", "AnalysisResult", "AppliedRef"), "result"),
+    **dict.fromkeys(
+        (
+            "AppliedSaved",
+            "apply_analysis",
+            "apply_saved",
+            "history",
+            "load_analysis",
+            "load_attachment",
+            "save_analysis",
+            "save_attachment",
+            "undo_change",
+        ),
+        "saved",
+    ),  # fmt: skip
+    **dict.fromkeys(("analyze", "choose_analyser"), "stages"),
+}
 
 __all__ = [
     "AnalyserRef",
@@ -44,3 +71,11 @@ __all__ = [
     "save_attachment",
     "undo_change",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'refinery.pipeline' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    globals()[name] = value
+    return value
