@@ -197,7 +197,7 @@ def test_each_sdk_gets_redacted_material_and_its_answer_is_verified(
     assert len(bodies) == 2
     for raw in bodies:
         assert not [value for value in PLANTED if value in raw]
-        assert "[[REDACTED_KEY_" in raw and "[[REDACTED_EMAIL_" in raw
+        assert "[[REDACTED_API_KEY_" in raw and "[[REDACTED_EMAIL_" in raw
     first, second = (json.loads(raw) for raw in bodies)
     assert _sent_schema(vendor, first) == DiagnosisDraft.model_json_schema()
     hypothesis_schema = _sent_schema(vendor, second)

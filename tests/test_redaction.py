@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from refinery.llm.redact import Redactor
+from refinery.redaction import Redactor
 
 SENSITIVE = {
     "email": "bob.smith@example.com",
