@@ -7,6 +7,7 @@ only sequences them and reports progress.
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Sequence
@@ -157,7 +158,8 @@ def analyze(
         )
     )
     diagnosis = _with_divergence(output.diagnosis, trace, findings)
-    hypotheses, diffs = _validate(output.hypotheses, used, settings, options.allow_dirty)
+    redacted = _redacted(output.hypotheses, trace, files)
+    hypotheses, diffs = _validate(redacted, used, settings, options.allow_dirty)
     result = AnalysisResult(
         analysis_id=f"an_{uuid.uuid4().hex[:12]}",
         project=project,
@@ -297,6 +299,24 @@ def choose_analyser(settings: Settings) -> Analyser:
     from .analysis.llm_analyst import llm_analyser
 
     return llm_analyser(settings)
+
+
+def _redacted(
+    hypotheses: Sequence[Hypothesis], trace: Trace, files: tuple[ContextFile, ...]
+) -> tuple[Hypothesis, ...]:
+    """Whoever wrote the hypotheses, no sensitive value of the trace is left in them."""
+    from functools import cache
+
+    from .redaction.hypotheses import redact_hypotheses
+
+    @cache
+    def dumped() -> str:
+        return trace.model_dump_json()
+
+    def in_trace(value: str) -> bool:
+        return value in dumped() or json.dumps(value)[1:-1] in dumped()
+
+    return redact_hypotheses(hypotheses, in_trace, {f.path: f.content for f in files})
 
 
 def _validate(

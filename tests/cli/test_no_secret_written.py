@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from planted_secrets import EXPECTED, PLACES, SYSTEM_PROMPT, leaks, planted_trace
+from planted_secrets import EXPECTED, PLACES, PLANTED, SYSTEM_PROMPT, leaks, planted_trace
 from refinery.cli import app
 from refinery.config import Settings
 from refinery.llm.fake import FakeProvider
@@ -147,12 +147,23 @@ def test_extract_from_trace_then_apply_of_every_rank_writes_no_planted_value(
         _reset(agent)
 
 
-def _echoing_model(requests: list[Request]) -> Callable[[Settings], FakeProvider]:
-    """A model that repeats every placeholder it was shown in its title, rationale and edits."""
+def _placeholders(prompt: str) -> str:
+    return " ".join(dict.fromkeys(re.findall(r"\[\[REDACTED_[A-Z_]+_\d+\]\]", prompt)))
+
+
+def _values(prompt: str) -> str:
+    return " ".join(text for text, _ in PLANTED.values() if text in prompt)
+
+
+def _echoing_model(
+    requests: list[Request], echoed: Callable[[str], str] = _placeholders
+) -> Callable[[Settings], FakeProvider]:
+    """A model that repeats what it was shown (placeholders) in its title, rationale and edits."""
 
     def answer(request: Request) -> dict[str, Any]:
         requests.append(request)
-        shown = " ".join(dict.fromkeys(re.findall(r"\[\[REDACTED_[A-Z_]+_\d+\]\]", request.prompt)))
+        shown = echoed(request.prompt)
+        assert shown
         if request.schema_name == "diagnosis":
             return _diagnosis(shown)
         return {"hypotheses": _hypotheses(shown)}
@@ -204,5 +215,24 @@ def test_llm_path_sends_and_writes_no_planted_value(
         _assert_nothing_leaked(agent, f"{place}, fix {rank}")
         message = _git(agent, "log", "-1", "--format=%B")
         assert "<email>" in message and "<api key>" in message
+        requests.clear()
+        _reset(agent)
+
+
+def test_llm_run_without_redaction_still_writes_no_planted_value(
+    agent: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With --no-redact the model sees the values and echoes them: none is written all the same."""
+    requests: list[Request] = []
+    REGISTRY.provider_names()
+    monkeypatch.setitem(REGISTRY._FACTORIES, "echo", _echoing_model(requests, _values))
+    trace = _trace(tmp_path, "user message")
+    for rank in (1, 2):
+        result = _analyze(
+            trace, *FILES, "--provider", "echo", "--no-redact", "--apply", str(rank), "--json"
+        )
+        assert result.exit_code == 0, result.output
+        assert leaks(requests[0].prompt)  # sent as they are, as asked
+        _assert_nothing_leaked(agent, f"--no-redact, fix {rank}")
         requests.clear()
         _reset(agent)

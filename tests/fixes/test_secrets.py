@@ -18,9 +18,10 @@ AWS = "AKIAIOSFODNN7EXAMPLE"
 @pytest.mark.parametrize(
     ("line", "kind"),
     [
-        (f"aws_access_key_id = {AWS}", "AWS Access Key"),
-        ("-----BEGIN RSA PRIVATE KEY-----", "Private Key"),
-        ("token: ghp_1234567890abcdefghijklmnopqrstuvwxyzAB", "GitHub Token"),
+        (f"aws_access_key_id = {AWS}", "AWS access key id"),
+        ("-----BEGIN RSA PRIVATE KEY-----", "private key (PEM)"),
+        ("token: ghp_1234567890abcdefghijklmnopqrstuvwxyzAB", "GitHub token"),
+        ('db_password = "Xq7!vR2#pL9@wT4"', "Secret Keyword"),  # detect-secrets alone
     ],
 )
 def test_scan_text_finds_secrets_by_type_and_line(line: str, kind: str) -> None:
@@ -30,7 +31,8 @@ def test_scan_text_finds_secrets_by_type_and_line(line: str, kind: str) -> None:
 
 
 def test_a_hit_never_shows_the_secret_in_its_repr() -> None:
-    (hit,) = [h for h in scan_text(f"key = {AWS}\n") if h.type == "AWS Access Key"]
+    (hit,) = scan_text(f"key = {AWS}\n")
+    assert hit.type == "AWS access key id"
     assert hit.secret == AWS  # kept for redaction only
     assert AWS not in repr(hit) and AWS not in str(hit)
 
@@ -49,7 +51,7 @@ def test_scan_added_ignores_secrets_already_in_the_file_and_numbers_file_lines()
     after = f"old = {AWS}\nBe polite.\nnew = AKIAZ3MHALFW2EXAMPLE\n"
     assert added_lines(before, after) == [(3, "new = AKIAZ3MHALFW2EXAMPLE")]
     assert {(hit.type, hit.line) for hit in scan_added("p.txt", before, after)} >= {
-        ("AWS Access Key", 3)
+        ("AWS access key id", 3)
     }
     assert scan_added("p.txt", before, before + "Answer briefly.\n") == []
 

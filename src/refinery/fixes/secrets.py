@@ -18,9 +18,11 @@ from ..redaction import SecretHit, detect_secrets_scan, find_sensitive
 
 
 def scan_text(text: str, *, suffix: str = ".txt") -> list[SecretHit]:
-    """Secrets in ``text``; ``suffix`` is the file type detect-secrets assumes (``.py``...)."""
-    hits = set(detect_secrets_scan(text, suffix=suffix))
-    hits.update(
+    """Secrets in ``text``; ``suffix`` is the file type detect-secrets assumes (``.py``...).
+
+    A value both scanners find is named once, by redaction's detector.
+    """
+    ours = {
         SecretHit(
             type=found.detector.name,
             line=text.count("\n", 0, found.start) + 1,
@@ -28,8 +30,21 @@ def scan_text(text: str, *, suffix: str = ".txt") -> list[SecretHit]:
         )
         for found in find_sensitive(text)
         if found.detector.secret
+    }
+    theirs = {
+        hit
+        for hit in detect_secrets_scan(text, suffix=suffix)
+        if not any(_same(hit, known) for known in ours)
+    }
+    return sorted(ours | theirs, key=lambda hit: (hit.line, hit.type))
+
+
+def _same(hit: SecretHit, known: SecretHit) -> bool:
+    return (
+        hit.line == known.line
+        and bool(hit.secret)
+        and (hit.secret in known.secret or known.secret in hit.secret)
     )
-    return sorted(hits, key=lambda hit: (hit.line, hit.type))
 
 
 def added_lines(before: str, after: str) -> list[tuple[int, str]]:
