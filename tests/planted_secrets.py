@@ -67,6 +67,8 @@ SYSTEM_PROMPT = (
 )
 EXPECTED = "should say the weather service is unavailable instead of guessing"
 PLACES = ("user message", "tool output", "system prompt")
+MORE_PLACES = ("tool arguments", "final answer")
+"""Where else a trace holds text: only an LLM is shown these."""
 
 
 def planted_trace(place: str, text: str = ALL_TEXT) -> dict[str, Any]:
@@ -75,7 +77,8 @@ def planted_trace(place: str, text: str = ALL_TEXT) -> dict[str, Any]:
     def plant(base: str, where: str) -> str:
         return f"{base}\n{text}" if where == place else base
 
-    call = {"name": "get_weather", "arguments": json.dumps({"city": "Lisbon"})}
+    arguments = {"city": "Lisbon", **({"note": text} if place == "tool arguments" else {})}
+    call = {"name": "get_weather", "arguments": json.dumps(arguments)}
     return {
         "messages": [
             {"role": "system", "content": plant(SYSTEM_PROMPT, "system prompt")},
@@ -92,7 +95,10 @@ def planted_trace(place: str, text: str = ALL_TEXT) -> dict[str, Any]:
                     "Error: 503 Service Unavailable (upstream timed out)", "tool output"
                 ),
             },
-            {"role": "assistant", "content": "It's 21°C (70°F) and sunny in Lisbon right now."},
+            {
+                "role": "assistant",
+                "content": plant("It's 21°C (70°F) and sunny in Lisbon right now.", "final answer"),
+            },
         ]
     }
 

@@ -7,7 +7,9 @@ import json
 import pytest
 
 from planted_secrets import ALL_TEXT, JWT, PEM_BODY, PLANTED, leaks
+from refinery.models.diagnosis import Edit, FailureType, Hypothesis, Level
 from refinery.redaction import Redactor, redact, redact_text, text_redactor
+from refinery.redaction.hypotheses import redact_hypotheses
 
 SENSITIVE = {
     "email": "bob.smith@example.com",
@@ -130,3 +132,28 @@ def test_restore_can_keep_some_values_and_humanise_the_rest() -> None:
     redacted = redactor.redact("mail a@b.io or c@d.io")
     kept = redactor.restore(redacted, keep=lambda value: value == "a@b.io")
     assert kept == "mail a@b.io or <email>"
+
+
+def test_hypotheses_lose_the_traces_values_but_keep_the_files_own() -> None:
+    trace = "I'm maria.lopez@example.org, key sk-proj-Q2xV9rT4mN8bL1kJ6hG3fD5sA7pZ0wYcE1uI"
+    prompt = "Escalate refunds to help@acme-cloud.example.\n"
+    edit = Edit(
+        file="prompts/system.txt",
+        search=prompt,
+        replace=f"{prompt}Never echo keys (as maria.lopez@example.org did); ask ops@new.example.\n",
+    )
+    hypothesis = Hypothesis(
+        rank=1, title="Answer maria.lopez@example.org", strategy="add_rule",
+        rationale="sk-proj-Q2xV9rT4mN8bL1kJ6hG3fD5sA7pZ0wYcE1uI was pasted",
+        failure_type=FailureType.INSTRUCTION_GAP, risk=Level.LOW, expected_effect="escalated",
+        edits=(edit,),
+    )  # fmt: skip
+    (redacted,) = redact_hypotheses(
+        [hypothesis], lambda value: value in trace, {"prompts/system.txt": prompt}
+    )
+    assert redacted.title == "Answer <email>"
+    assert redacted.rationale == "<api key> was pasted"
+    assert redacted.edits[0].search == prompt
+    assert redacted.edits[0].replace == (
+        f"{prompt}Never echo keys (as <email> did); ask ops@new.example.\n"
+    )

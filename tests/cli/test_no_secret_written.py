@@ -20,7 +20,15 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from planted_secrets import EXPECTED, PLACES, PLANTED, SYSTEM_PROMPT, leaks, planted_trace
+from planted_secrets import (
+    EXPECTED,
+    MORE_PLACES,
+    PLACES,
+    PLANTED,
+    SYSTEM_PROMPT,
+    leaks,
+    planted_trace,
+)
 from refinery.cli import app
 from refinery.config import Settings
 from refinery.llm.fake import FakeProvider
@@ -200,7 +208,7 @@ def _hypotheses(shown: str) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-@pytest.mark.parametrize("place", PLACES)
+@pytest.mark.parametrize("place", PLACES + MORE_PLACES)
 def test_llm_path_sends_and_writes_no_planted_value(
     agent: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, place: str
 ) -> None:
