@@ -83,5 +83,5 @@ def test_originals_return_only_in_edit_text_whose_file_holds_them(git_repo: Path
     assert edit.replace == f"Never promise a refund: escalate it to {SUPPORT} (as for <email>).\n"
     assert hypothesis.valid, hypothesis.problems
     assert result.diagnosis.executive_summary == "The assistant promised <email> a refund."
-    (quote,) = result.diagnosis.evidence
+    quote = next(e for e in result.diagnosis.evidence if e.quote.startswith("I'm"))
     assert quote.quote == f"I'm {CUSTOMER}; refund" and quote.verified
