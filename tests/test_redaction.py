@@ -157,3 +157,7 @@ def test_hypotheses_lose_the_traces_values_but_keep_the_files_own() -> None:
     assert redacted.edits[0].replace == (
         f"{prompt}Never echo keys (as <email> did); ask ops@new.example.\n"
     )
+
+
+def test_a_placeholder_the_model_made_up_is_humanised_too() -> None:
+    assert Redactor().humanise("ask [[REDACTED_API_KEY_7]] now") == "ask <api key> now"

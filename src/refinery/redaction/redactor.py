@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from .detectors import Detection, SecretFinder, find_sensitive
 from .scanner import scanner_values
 
-_PLACEHOLDER = re.compile(r"\[\[REDACTED_[A-Z_]+_\d+\]\]")
+_PLACEHOLDER = re.compile(r"\[\[REDACTED_([A-Z_]+)_\d+\]\]")
 
 
 class Redactor:
@@ -49,8 +49,12 @@ class Redactor:
         return _PLACEHOLDER.sub(original, text)
 
     def humanise(self, text: str) -> str:
-        """Every known placeholder replaced by its readable form (``<email>``), never the value."""
-        return self.restore(text, keep=lambda value: False)
+        """Every placeholder replaced by its readable form (``<email>``), never the value.
+
+        One the model made up (not ours) reads as its tag says, so none reaches a file as is.
+        """
+        known = self.restore(text, keep=lambda value: False)
+        return _PLACEHOLDER.sub(lambda m: f"<{m.group(1).lower().replace('_', ' ')}>", known)
 
     def _placeholder(self, detection: Detection, value: str) -> str:
         if value not in self._by_value:
