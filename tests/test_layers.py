@@ -15,11 +15,12 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "refinery"
 LAYERS = {
     **dict.fromkeys(("models", "config", "errors", "progress", "gcpause", "atomic"), 0),
     **dict.fromkeys(("knowledge", "traces"), 1),
-    "store": 2,
-    **dict.fromkeys(("fixes", "llm"), 3),
-    "analysis": 4,
-    "pipeline": 5,
-    **dict.fromkeys(("cli", "web"), 6),
+    "redaction": 2,
+    "store": 3,
+    **dict.fromkeys(("fixes", "llm"), 4),
+    "analysis": 5,
+    "pipeline": 6,
+    **dict.fromkeys(("cli", "web"), 7),
 }
 
 

@@ -197,7 +197,7 @@ def test_each_sdk_gets_redacted_material_and_its_answer_is_verified(
     assert len(bodies) == 2
     for raw in bodies:
         assert not [value for value in PLANTED if value in raw]
-        assert "[[REDACTED_KEY_" in raw and "[[REDACTED_EMAIL_" in raw
+        assert "[[REDACTED_API_KEY_" in raw and "[[REDACTED_EMAIL_" in raw
     first, second = (json.loads(raw) for raw in bodies)
     assert _sent_schema(vendor, first) == DiagnosisDraft.model_json_schema()
     hypothesis_schema = _sent_schema(vendor, second)
@@ -208,7 +208,8 @@ def test_each_sdk_gets_redacted_material_and_its_answer_is_verified(
 
     evidence = result.diagnosis.evidence
     assert [(e.run_id, e.verified) for e in evidence] == [("msg-4", True), ("msg-1", True)]
-    assert evidence[1].quote == f"Hi, I'm {EMAIL}"
+    # Verified against the original, then shown (and saved) with the email as a placeholder.
+    assert evidence[1].quote == "Hi, I'm <email>"
     assert result.diagnosis.confidence == "high"
     assert result.hypotheses[0].valid and result.hypotheses[0].problems == ()
     assert result.hypotheses[0].edits[0].replace.endswith(f"{RULE}\n")

@@ -5,15 +5,18 @@ hypothesis, one per strategy, so the hypotheses are genuinely different (a new r
 rule, an example, model-specific guidance, an eval case, a config change). Their text is the
 pattern's template filled from the expectation and the trace; their edits are located in the
 project's files by ``edit_targets``/``eval_targets``. A hypothesis that cannot be placed is kept,
-marked invalid, with the reason, and ranked after those that can.
+marked invalid, with the reason, and ranked after those that can. Everything the plan took from
+the trace (the user's request, quotes, tool names) is redacted first, so an eval case keeps its
+shape with ``<email>`` or ``<api key>`` where the trace held the value.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..knowledge.patterns import Pattern, patterns_for
 from ..models.diagnosis import Edit, FailureType, Hypothesis, Level
+from ..redaction import redact_texts
 from .analyser import ContextFile, FileRole
 from .edit_targets import config_edit, prompt_end_edit
 from .eval_targets import eval_case_edit
@@ -66,6 +69,7 @@ def build_hypotheses(plan: Plan) -> tuple[Hypothesis, ...]:
     Per strategy the best-fitting pattern wins, unless it cannot be placed in the project's files
     and a later one of the same strategy can (a setting the config does not have).
     """
+    plan = redacted(plan)
     chosen: dict[str, tuple[int, Hypothesis]] = {}
     for pattern in patterns_for(plan.failure_type, plan.family):
         held = chosen.get(pattern.strategy)
@@ -77,6 +81,18 @@ def build_hypotheses(plan: Plan) -> tuple[Hypothesis, ...]:
             chosen[pattern.strategy] = candidate
     ranked = sorted(chosen.values(), key=lambda item: (not item[1].valid, -item[0]))[:_MAX]
     return tuple(h.model_copy(update={"rank": i}) for i, (_, h) in enumerate(ranked, start=1))
+
+
+def redacted(plan: Plan) -> Plan:
+    """``plan`` with readable placeholders for the sensitive values in its text from the trace."""
+    names = list(plan.slots)
+    texts = redact_texts([plan.user_input, plan.evidence_note, *plan.slots.values()])
+    return replace(
+        plan,
+        user_input=texts[0],
+        evidence_note=texts[1],
+        slots=dict(zip(names, texts[2:], strict=True)),
+    )
 
 
 def _fits(pattern: Pattern, traits: frozenset[str]) -> bool:

@@ -2,8 +2,12 @@
 
 Two structured calls per analysis: one holistic diagnosis (trace analysis, gap, diagnosis and
 executive summary together) and one hypothesis call. Everything sent is redacted first (unless
-``--no-redact``); placeholders are restored in what comes back, value by value after the JSON is
-parsed, so an edit never carries a placeholder into the user's files. The model answers in its own
+``--no-redact``). In what comes back, after the JSON is parsed, originals return only where they
+must: in evidence quotes (checked verbatim against the trace), in an edit's search text, and in its
+replacement when the edited file already holds the value (the user's own text, kept as it was).
+Everywhere else (titles, rationales, an eval case built from the trace) a placeholder becomes a
+readable ``<email>`` or ``<api key>``, so no value from the trace reaches a file or a commit
+message; the pre-write scan refuses any secret an edit still adds. The model answers in its own
 response shapes (``DiagnosisDraft``, ``HypothesisSet``), which leave out what Refinery decides
 itself (whether a quote is verified, whether an edit applies); they are converted to ``Diagnosis``
 and ``Hypothesis``. An answer that is not valid JSON for its schema gets one repair round trip.
@@ -25,15 +29,16 @@ from ..config import Settings
 from ..errors import ProviderError, RefineryError
 from ..llm.prompts import PROMPT_NAMES, Prompt, load_prompt
 from ..llm.provider import Completion, Provider, Request, make_provider
-from ..llm.redact import Redactor
 from ..models.diagnosis import (
     Diagnosis,
     DiagnosisDraft,
+    Edit,
     Evidence,
     Hypothesis,
     HypothesisDraft,
     Level,
 )
+from ..redaction import Redactor, text_redactor
 from .analyser import AnalyserInput, AnalyserOutput, ContextFile, Usage
 from .findings import Finding
 
@@ -79,7 +84,7 @@ class LLMAnalyser:
 
     def analyse(self, data: AnalyserInput) -> AnalyserOutput:
         """Diagnose with one call, propose fixes with another, verify both against the inputs."""
-        redactor = _redactor() if self.redact else None
+        redactor = text_redactor() if self.redact else None
         material = self._material(data, redactor)
         diagnosis = self._diagnose(data, material, redactor)
         hypotheses = self._hypothesise(data, material, diagnosis, redactor)
@@ -110,7 +115,8 @@ class LLMAnalyser:
     def _diagnose(self, data: AnalyserInput, material: str, redactor: Redactor | None) -> Diagnosis:
         request = self._request("DIAGNOSIS_SYSTEM_PROMPT", material, DiagnosisDraft, "diagnosis")
         answer = self._structured(request, DiagnosisDraft, redactor)
-        return verify_diagnosis(data, Diagnosis.model_validate(answer.model_dump()))
+        settled = _settle_diagnosis(answer, redactor) if redactor else answer
+        return verify_diagnosis(data, Diagnosis.model_validate(settled.model_dump()))
 
     def _hypothesise(
         self, data: AnalyserInput, material: str, diagnosis: Diagnosis, redactor: Redactor | None
@@ -121,17 +127,19 @@ class LLMAnalyser:
             "HYPOTHESIS_GENERATOR_SYSTEM_PROMPT", prompt, HypothesisSet, "hypotheses"
         )
         found = self._structured(request, HypothesisSet, redactor)
-        problems = _edit_problems(found.hypotheses, data.files)
+        settled = _settle_hypotheses(found, redactor, data.files)
+        problems = _edit_problems(settled, data.files)
         if problems:
             retry = _edit_retry(request, found, problems, redactor)
             found = self._structured(retry, HypothesisSet, redactor)
-        return tuple(Hypothesis.model_validate(h.model_dump()) for h in found.hypotheses)
+            settled = _settle_hypotheses(found, redactor, data.files)
+        return tuple(Hypothesis.model_validate(h.model_dump()) for h in settled)
 
     def _structured(
         self, request: Request, model: type[_Model], redactor: Redactor | None
     ) -> _Model:
         try:
-            return _parse(self._call(request).text, model, redactor)
+            return _parse(self._call(request).text, model)
         except (ValidationError, ValueError) as first_error:
             repair = _with_prompt(
                 request,
@@ -139,7 +147,7 @@ class LLMAnalyser:
                 f"{_short(str(first_error))}\nReturn only JSON matching the schema.",
             )
             try:
-                return _parse(self._call(repair).text, model, redactor)
+                return _parse(self._call(repair).text, model)
             except (ValidationError, ValueError) as exc:
                 raise ProviderError(
                     f"{self.name} returned an invalid {request.schema_name} twice",
@@ -213,23 +221,58 @@ def _version_label(prompts: dict[str, Prompt]) -> str:
     return ", ".join(f"{name}={prompt.version}" for name, prompt in prompts.items())
 
 
-def _parse(text: str, model: type[_Model], redactor: Redactor | None) -> _Model:
+def _parse(text: str, model: type[_Model]) -> _Model:
     start, end = text.find("{"), text.rfind("}")
     if start < 0 or end < start:
         raise ValueError("the answer holds no JSON object")
-    value = json.loads(text[start : end + 1])
-    return model.model_validate(_restore(value, redactor) if redactor else value)
+    return model.model_validate(json.loads(text[start : end + 1]))
 
 
-def _restore(value: Any, redactor: Redactor) -> Any:
-    """Originals back in every string of a parsed answer (after parsing, so JSON stays valid)."""
+def _humanised(value: Any, redactor: Redactor) -> Any:
+    """Every string of a parsed answer with readable placeholders, never the originals."""
     if isinstance(value, str):
-        return redactor.restore(value)
+        return redactor.humanise(value)
     if isinstance(value, dict):
-        return {key: _restore(item, redactor) for key, item in value.items()}
+        return {key: _humanised(item, redactor) for key, item in value.items()}
     if isinstance(value, list):
-        return [_restore(item, redactor) for item in value]
+        return [_humanised(item, redactor) for item in value]
     return value
+
+
+def _settle_diagnosis(answer: DiagnosisDraft, redactor: Redactor) -> DiagnosisDraft:
+    """Quotes get their originals back (to be checked verbatim); the rest reads ``<email>``."""
+    value = _humanised(answer.model_dump(mode="json", exclude={"evidence"}), redactor)
+    evidence = [
+        {"run_id": redactor.restore(q.run_id), "quote": redactor.restore(q.quote)}
+        for q in answer.evidence
+    ]
+    return DiagnosisDraft.model_validate({**value, "evidence": evidence})
+
+
+def _settle_hypotheses(
+    found: HypothesisSet, redactor: Redactor | None, files: Sequence[ContextFile]
+) -> tuple[HypothesisDraft, ...]:
+    """Originals only in edit text whose file already holds them; readable placeholders else."""
+    if redactor is None:
+        return found.hypotheses
+    contents = {f.path: f.content for f in files}
+    return tuple(
+        HypothesisDraft.model_validate(
+            {
+                **_humanised(h.model_dump(mode="json", exclude={"edits"}), redactor),
+                "edits": [_settle_edit(e, redactor, contents.get(e.file, "")) for e in h.edits],
+            }
+        )
+        for h in found.hypotheses
+    )
+
+
+def _settle_edit(edit: Edit, redactor: Redactor, content: str) -> Edit:
+    return Edit(
+        file=redactor.humanise(edit.file),
+        search=redactor.restore(edit.search),
+        replace=redactor.restore(edit.replace, keep=lambda value: value in content),
+    )
 
 
 def _with_prompt(request: Request, prompt: str) -> Request:
@@ -274,15 +317,6 @@ def _edit_problems(
             )
             problems.extend(f"- hypothesis {hypothesis.rank}: {p}" for p in found)
     return problems
-
-
-def _redactor() -> Redactor:
-    from ..fixes.secrets import scan_text
-
-    def secrets(text: str) -> list[str]:
-        return [hit.secret for hit in scan_text(text) if hit.secret]
-
-    return Redactor(extra_finder=secrets)
 
 
 def _redacted(lines: list[str], redactor: Redactor | None) -> str:

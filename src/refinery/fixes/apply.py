@@ -20,6 +20,7 @@ from ..config import Settings
 from ..errors import ApplyRefused, InputError
 from ..models.change import Change, ChangedFile
 from ..models.diagnosis import Hypothesis
+from ..redaction import redact_texts
 from ..store import changes as store  # a module import: store.changes imports fixes.change
 from . import git
 from .edits import PreparedChange, PreparedFile, edit_text, prepare_edits, render_diff
@@ -299,12 +300,13 @@ def _one_line(text: str) -> str:
 
 
 def _message(hypothesis: Hypothesis, analysis_id: str, expected: str, change_id: str) -> str:
-    title = _one_line(hypothesis.title)
+    """The commit message; its texts are redacted, as a title may quote the trace."""
+    title, expected = (_one_line(t) for t in redact_texts([hypothesis.title, expected]))
     return (
         f"Refinery: {title}\n\n"
         f"Analysis: {_one_line(analysis_id)}\n"
         f"Hypothesis: #{hypothesis.rank} {title}\n"
-        f"Expected: {_one_line(expected)}\n\n"
+        f"Expected: {expected}\n\n"
         f"{git.CHANGE_TRAILER}: {change_id}\n"
     )
 

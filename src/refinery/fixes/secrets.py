@@ -1,47 +1,50 @@
-"""Secret scan of the text Refinery is about to add, with detect-secrets.
+"""Secret scan of the text Refinery is about to add: detect-secrets plus redaction's detectors.
 
 Only *added* lines are scanned: a secret already in the user's file is not ours to judge, a secret
-an LLM writes into it is. detect-secrets' file scanner (its default plugins and false-positive
-filters) reads from disk, so the text goes to a private temporary directory for the scan and is
-deleted straight after; its ad-hoc ``scan_line`` searches eagerly and flags ordinary words. A hit
-keeps the secret's value only for redaction, out of its repr; refusals name the type and line.
+written into it (by an offline rule or an LLM) is. The scan uses the maintained scanner and the
+same secret detectors as redaction (OpenAI/Anthropic keys, an AWS key pair, GitHub/Slack tokens,
+JWTs, PEM private keys, passwords in URLs, card numbers, IBANs, social security numbers), so that
+what redaction would hide is refused here. Emails and phone numbers are not refused: text copied
+from a trace is redacted before it becomes an edit. Refusals name the kind and line, never the
+value.
 """
 
 from __future__ import annotations
 
 import difflib
-import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
-
-@dataclass(frozen=True, kw_only=True)
-class SecretHit:
-    """A secret found in some text: which kind, on which line (1-based), and (hidden) its value."""
-
-    type: str
-    """detect-secrets' name for the kind of secret (``AWS Access Key``, ``Private Key``...)."""
-    line: int
-    """The line of the scanned text (or of the file, for ``scan_added``)."""
-    secret: str = field(default="", repr=False)
-    """The secret itself, for redaction only: never print or log it."""
+from ..redaction import SecretHit, detect_secrets_scan, find_sensitive
 
 
 def scan_text(text: str, *, suffix: str = ".txt") -> list[SecretHit]:
-    """Secrets in ``text``; ``suffix`` is the file type detect-secrets assumes (``.py``...)."""
-    from detect_secrets.core.secrets_collection import SecretsCollection
-    from detect_secrets.settings import default_settings
+    """Secrets in ``text``; ``suffix`` is the file type detect-secrets assumes (``.py``...).
 
-    name = f"scanned{suffix if suffix.startswith('.') else '.txt'}"
-    with tempfile.TemporaryDirectory(prefix="refinery-scan-") as folder, default_settings():
-        (Path(folder) / name).write_text(text, encoding="utf-8")
-        collection = SecretsCollection(root=folder)
-        collection.scan_file(name)
-        hits = {
-            SecretHit(type=found.type, line=found.line_number, secret=found.secret_value or "")
-            for _, found in collection
-        }
-    return sorted(hits, key=lambda hit: (hit.line, hit.type))
+    A value both scanners find is named once, by redaction's detector.
+    """
+    ours = {
+        SecretHit(
+            type=found.detector.name,
+            line=text.count("\n", 0, found.start) + 1,
+            secret=text[found.start : found.end],
+        )
+        for found in find_sensitive(text)
+        if found.detector.secret
+    }
+    theirs = {
+        hit
+        for hit in detect_secrets_scan(text, suffix=suffix)
+        if not any(_same(hit, known) for known in ours)
+    }
+    return sorted(ours | theirs, key=lambda hit: (hit.line, hit.type))
+
+
+def _same(hit: SecretHit, known: SecretHit) -> bool:
+    return (
+        hit.line == known.line
+        and bool(hit.secret)
+        and (hit.secret in known.secret or known.secret in hit.secret)
+    )
 
 
 def added_lines(before: str, after: str) -> list[tuple[int, str]]:
@@ -65,3 +68,6 @@ def scan_added(path: str, before: str, after: str) -> list[SecretHit]:
     return [
         SecretHit(type=hit.type, line=lines[hit.line - 1][0], secret=hit.secret) for hit in hits
     ]
+
+
+__all__ = ["SecretHit", "added_lines", "scan_added", "scan_text"]

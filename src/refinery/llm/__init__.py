@@ -1,4 +1,4 @@
-"""LLM providers behind one small interface, Refinery's versioned prompts, and redaction.
+"""LLM providers behind one small interface, and Refinery's versioned prompts.
 
 Provider SDKs are imported only by the factory of the provider chosen.
 """
@@ -8,7 +8,6 @@ from __future__ import annotations
 from .fake import FakeProvider
 from .prompts import PROMPT_NAMES, Prompt, load_prompt
 from .provider import Completion, Provider, Request, detect_provider, make_provider, provider
-from .redact import Redactor
 
 __all__ = [
     "PROMPT_NAMES",
@@ -16,7 +15,6 @@ __all__ = [
     "FakeProvider",
     "Prompt",
     "Provider",
-    "Redactor",
     "Request",
     "detect_provider",
     "load_prompt",

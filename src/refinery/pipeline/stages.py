@@ -9,6 +9,7 @@ own package; this module only sequences them and reports progress.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import uuid
 from collections.abc import Sequence
@@ -22,6 +23,7 @@ from ..errors import InputError
 from ..gcpause import paused_gc
 from ..models.diagnosis import Diagnosis, Hypothesis
 from ..progress import OnProgress, ProgressEvent, no_progress
+from ..redaction import redact_texts
 from ..store.context_file import ContextFiles
 from ..store.paths import ensure_state_dir
 from ..traces.model import Trace
@@ -66,7 +68,8 @@ def analyze(
     )  # fmt: skip
     result = _result(
         output, chosen, trace, project=project, expected=expected, used=used, findings=findings,
-        warnings=warnings, raw=raw, settings=settings, allow_dirty=options.allow_dirty,
+        warnings=warnings, raw=raw, files=files, settings=settings,
+        allow_dirty=options.allow_dirty,
     )  # fmt: skip
     save_analysis(settings, result, snapshots=raw)
     if options.apply is None:
@@ -87,10 +90,13 @@ def _result(
     findings: list[Finding],
     warnings: list[str],
     raw: dict[str, bytes],
+    files: tuple[ContextFile, ...],
     settings: Settings,
     allow_dirty: bool,
 ) -> AnalysisResult:
-    hypotheses, diffs = _validate(output.hypotheses, used, settings, allow_dirty)
+    redacted = _redacted(output.hypotheses, trace, files)
+    hypotheses, diffs = _validate(redacted, used, settings, allow_dirty)
+    diagnosis, findings = _shown(_with_divergence(output.diagnosis, trace, findings), findings)
     return AnalysisResult(
         analysis_id=f"an_{uuid.uuid4().hex[:12]}",
         created_at=datetime.now(UTC),
@@ -104,7 +110,7 @@ def _result(
             prompt_version=getattr(chosen, "prompt_version", None),
         ),
         findings=tuple(findings),
-        diagnosis=_with_divergence(output.diagnosis, trace, findings),
+        diagnosis=diagnosis,
         hypotheses=hypotheses,
         diffs=diffs,
         usage=output.usage,
@@ -237,6 +243,54 @@ def choose_analyser(settings: Settings) -> Analyser:
     from ..analysis.llm_analyst import llm_analyser
 
     return llm_analyser(settings)
+
+
+def _redacted(
+    hypotheses: Sequence[Hypothesis], trace: Trace, files: tuple[ContextFile, ...]
+) -> tuple[Hypothesis, ...]:
+    """Whoever wrote the hypotheses, no sensitive value of the trace is left in them."""
+    from functools import cache
+
+    from ..redaction.hypotheses import redact_hypotheses
+
+    @cache
+    def dumped() -> str:
+        return trace.model_dump_json()
+
+    def in_trace(value: str) -> bool:
+        return value in dumped() or json.dumps(value)[1:-1] in dumped()
+
+    return redact_hypotheses(hypotheses, in_trace, {f.path: f.content for f in files})
+
+
+_DIAGNOSIS_TEXTS = (
+    "root_cause", "confidence_reason", "trace_summary", "gap", "executive_summary",
+    "affected_component",
+)  # fmt: skip
+
+
+def _shown(diagnosis: Diagnosis, findings: list[Finding]) -> tuple[Diagnosis, list[Finding]]:
+    """Diagnosis and findings as shown and kept, with sensitive values replaced by placeholders.
+
+    Quotes were checked against the trace first; an analysis is saved under ``.refinery/``, so keys,
+    cards, emails and the like never reach the disk through it.
+    """
+    texts = [getattr(diagnosis, name) for name in _DIAGNOSIS_TEXTS]
+    texts += [e.quote for e in diagnosis.evidence]
+    texts += [t for f in findings for t in (f.message, f.evidence)]
+    step = diagnosis.divergence
+    texts += [step.reason] if step else []
+    clean = iter(redact_texts(texts))
+    update: dict[str, object] = {name: next(clean) for name in _DIAGNOSIS_TEXTS}
+    update["evidence"] = tuple(
+        e.model_copy(update={"quote": next(clean)}) for e in diagnosis.evidence
+    )
+    shown = [
+        f.model_copy(update={"message": next(clean), "evidence": next(clean)}) for f in findings
+    ]
+    if step is not None:
+        update["divergence"] = step.model_copy(update={"reason": next(clean)})
+    return diagnosis.model_copy(update=update), shown
 
 
 def _validate(

@@ -8,8 +8,10 @@ context and be fixed like any other file.
 
 Names are derived (SPEC §6), never taken from the trace: a kind, an index, a content hash and the
 trace's id reduced to eight letters or digits, so nothing in a trace can steer a write outside the
-project folder. Files are deduplicated by content across traces: identical content found again
-reuses the existing file and never rewrites it, and a file edited since extraction is left alone.
+project folder. Every text is redacted before it is written (``<api key>``, ``<email>``): these
+files are meant to be committed, and a key in a trace's system prompt must not follow. Files are
+deduplicated by (redacted) content across traces: identical content found again reuses the existing
+file and never rewrites it, and a file edited since extraction is left alone.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from pydantic import ConfigDict
 
 from ..atomic import write_atomic
 from ..config import Settings
+from ..redaction import redact_text, redact_texts
 from ..traces.messages import normalise_messages
 from ..traces.model import Message, Run, RunKind, Trace
 from .context import ContextAdditions
@@ -329,6 +332,7 @@ class _Writer:
         text's hash but whose content was edited since (the edit wins over the trace).
         """
         folder = project_folder(self.settings, self.project, ProjectFolder.PROMPTS)
+        text = redact_text(text)
         data = text.encode("utf-8")
         digest = _hash(text, 6)
         pattern = _prompt_name(stem, indexed)
@@ -343,7 +347,7 @@ class _Writer:
     def json(self, folder_kind: ProjectFolder, stem: str, trace8: str, value: Any) -> str:
         """``<folder>/<stem>_<trace8>.json``, or an earlier trace's file with the same content."""
         folder = project_folder(self.settings, self.project, folder_kind)
-        data = _json_bytes(value)
+        data = _json_bytes(redacted_value(value))
         for existing in sorted(folder.glob(f"{stem}_*.json")):
             if existing.read_bytes() == data:
                 return self._reuse(existing)
@@ -355,7 +359,7 @@ class _Writer:
     def metadata(self, trace8: str, value: dict[str, Any]) -> str:
         """``trace_<trace8>_metadata.json``, rewritten only when its content changed."""
         target = project_dir(self.settings, self.project) / f"trace_{trace8}_metadata.json"
-        data = _json_bytes(value)
+        data = _json_bytes(redacted_value(value))
         if target.exists() and target.read_bytes() == data:
             return self._reuse(target)
         return self._write(target, data)
@@ -383,6 +387,35 @@ def _prompt_name(stem: str, indexed: bool) -> re.Pattern[str]:
 def _next_index(files: list[Path], pattern: re.Pattern[str]) -> int:
     used = [int(m.group(1)) for p in files if (m := pattern.match(p.name))]
     return max(used, default=0) + 1
+
+
+def redacted_value(value: Any) -> Any:
+    """``value`` with every string in it redacted (one secret scan for all of them)."""
+    strings: list[str] = []
+    _strings(value, strings)
+    return _rebuilt(value, iter(redact_texts(strings)))
+
+
+def _strings(value: Any, found: list[str]) -> None:
+    if isinstance(value, str):
+        found.append(value)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _strings(item, found)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _strings(item, found)
+
+
+def _rebuilt(value: Any, redacted: Iterator[str]) -> Any:
+    """``value`` with its strings taken, in ``_strings``' order, from ``redacted``."""
+    if isinstance(value, str):
+        return next(redacted)
+    if isinstance(value, dict):
+        return {key: _rebuilt(item, redacted) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_rebuilt(item, redacted) for item in value]
+    return value
 
 
 def _json_bytes(value: Any) -> bytes:
