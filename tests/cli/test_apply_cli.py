@@ -373,3 +373,17 @@ def test_analyze_apply_killed_mid_commit_is_completed_by_the_next_command_and_un
     assert (
         _git(agent_repo, "status", "--porcelain", "--untracked-files=all", "--", "examples") == ""
     )
+
+
+def test_apply_outside_a_git_repository_is_refused_before_anything_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.copytree(EXAMPLES, tmp_path / "examples")
+    monkeypatch.chdir(tmp_path)
+    result = _analyze("--apply", "1")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"error: {tmp_path.resolve()} is not a git repository: run `git init` and commit your "
+        "files first, so every change can be undone"
+    ]
+    assert not (tmp_path / ".refinery").exists()
