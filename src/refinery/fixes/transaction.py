@@ -148,10 +148,11 @@ def recover(where: Where, journal: Journal) -> Outcome:
         head == journal.commit or git.is_ancestor(where.top, journal.commit, head)
     )
     if reached:
-        if head == journal.commit:
+        if head == journal.commit:  # else the user committed on top: files and index are theirs
             _put(where, journal, forward=True)
             _update_index(where.top, journal)
         befores = [saved_bytes(where.state_dir, "before", i) for i in range(len(journal.files))]
+        clear_temp_dir(where.state_dir)
         _record(where.state_dir, journal, befores)
         return Outcome.COMPLETED
     _put(where, journal, forward=False)
