@@ -10,7 +10,14 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from .errors import ApplyRefused, ConfigError, InputError, ProviderError, RefineryError
+from .errors import (
+    AlreadyApplied,
+    ApplyRefused,
+    ConfigError,
+    InputError,
+    ProviderError,
+    RefineryError,
+)
 
 if TYPE_CHECKING:
     from .config import Settings, load_settings
@@ -62,6 +69,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "AlreadyApplied",
     "AnalysisResult",
     "AnalyzeOptions",
     "ApplyRefused",

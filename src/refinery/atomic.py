@@ -2,8 +2,10 @@
 
 Every file Refinery keeps under ``.refinery/`` (context, change records, cache entries, batch
 records, extracted prompts) is written the same way: a temporary file in the same folder, fsync,
-rename over the target, fsync of the folder. The multi-file, all-or-nothing writes of applied fixes
-live in ``fixes/write.py``, which also keeps the target's mode.
+rename over the target, fsync of the folder. A process killed between the two leaves a
+``.<name>.XXXX.tmp`` file that ``.refinery/.gitignore`` ignores and ``sweep_temporaries``
+removes. The multi-file, all-or-nothing writes of applied fixes live in ``fixes/write.py``, which
+also keeps the target's mode.
 """
 
 from __future__ import annotations
@@ -25,13 +27,16 @@ def write_atomic(path: Path, data: bytes) -> None:
     _fsync_dir(path.parent)
 
 
-def write_temporary(target: Path, data: bytes, *, suffix: str, mode: int | None = None) -> Path:
-    """A new fsynced file holding ``data`` beside ``target``, ready to be renamed over it.
+def write_temporary(
+    target: Path, data: bytes, *, suffix: str, mode: int | None = None, folder: Path | None = None
+) -> Path:
+    """A new fsynced file holding ``data``, ready to be renamed over ``target``.
 
-    It sits in the target's folder because a rename is atomic only within one file system; a
-    failed write leaves no temporary file behind.
+    It sits in the target's folder unless ``folder`` is given (a rename is atomic only within one
+    file system, so ``folder`` must be on the target's); a failed write leaves no temporary file.
     """
-    handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=suffix)
+    where = folder or target.parent
+    handle, name = tempfile.mkstemp(dir=where, prefix=f".{target.name}.", suffix=suffix)
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
@@ -57,3 +62,25 @@ def _fsync_dir(folder: Path) -> None:
         return
     finally:
         os.close(fd)
+
+
+def sweep_temporaries(folder: Path, *, older_than: float = 600.0) -> int:
+    """Remove ``.*.tmp`` files under ``folder`` left by killed processes; return how many.
+
+    Only files older than ``older_than`` seconds go: a younger one may belong to a write that is
+    still running in another process.
+    """
+    import time
+
+    if not folder.is_dir():
+        return 0
+    limit = time.time() - older_than
+    removed = 0
+    for path in folder.rglob(".*.tmp"):
+        try:
+            if path.is_file() and path.stat().st_mtime < limit:
+                path.unlink()
+                removed += 1
+        except OSError:
+            continue
+    return removed

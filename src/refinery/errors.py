@@ -6,6 +6,10 @@ is (``error: <message>``) and a domain expert must know what to do next without 
 
 from __future__ import annotations
 
+EXIT_UNEXPECTED = 3
+"""Exit code of an unexpected internal error (a bug): distinct from 1 (nothing actionable or apply
+refused) and 2 (usage or input error), so that scripts can tell Refinery's failures from theirs."""
+
 
 class RefineryError(Exception):
     """A failure Refinery can explain in one line; ``exit_code`` is what the CLI exits with."""
@@ -57,3 +61,13 @@ class ApplyRefused(RefineryError):
     """Applying or undoing a change was refused; the message names every failed precondition."""
 
     exit_code = 1
+
+
+class AlreadyApplied(RefineryError):
+    """The fix's text is already in its files: nothing was written, and that is not a failure.
+
+    Raised by ``apply_change`` (which otherwise returns the new Change) so that a caller cannot
+    mistake "nothing to do" for a commit; the CLI prints it as a note and exits 0.
+    """
+
+    exit_code = 0

@@ -11,7 +11,7 @@ import pytest
 
 from refinery.config import Settings
 from refinery.errors import ApplyRefused
-from refinery.fixes import apply_change, dry_run, undo
+from refinery.fixes import apply_change, apply_ranked, dry_run, undo
 from refinery.models.diagnosis import Hypothesis
 from refinery.store.changes import list_changes
 
@@ -89,7 +89,7 @@ def test_dirty_file_is_refused_and_left_untouched(
     with pytest.raises(ApplyRefused) as refused:
         _apply(hyp(RULE), settings, allowed)
     assert str(refused.value) == (
-        "cannot apply hypothesis 1 (Add refund rule): prompts/system.txt: has uncommitted changes: "
+        "cannot apply fix 1 (Add refund rule): prompts/system.txt: has uncommitted changes: "
         "commit or stash them, or use --allow-dirty"
     )
     assert prompt.read_bytes() == before
@@ -311,3 +311,48 @@ def test_allow_dirty_keeps_the_users_staged_hunk_staged_and_uncommitted(
     staged = run_git(repo, "diff", "--cached", "-U0")
     assert "+My staged line." in staged and "refund" not in staged
     assert run_git(repo, "diff") == ""
+
+
+def test_apply_best_skips_only_fixes_invalid_in_themselves_and_says_why(
+    repo: Path, settings: Settings, hyp: Hyp, run_git: Git, allowed: tuple[str, ...]
+) -> None:
+    broken = hyp(("agent.py", "def run():", "def start():"), rank=1, title="Rename run")
+    missing = hyp(("prompts/system.txt", "Be rude.\n", "Be kind.\n"), rank=2, title="Soften")
+    outcome = apply_ranked(
+        [broken, missing, hyp(RULE, rank=3)],
+        None,
+        analysis_id="an-1",
+        expected="offer a refund",
+        settings=settings,
+        allowed_files=allowed,
+    )
+    assert outcome.rank == 3 and outcome.change is not None
+    assert [(s.rank, s.title) for s in outcome.skipped] == [(1, "Rename run"), (2, "Soften")]
+    assert outcome.skipped[0].reasons == (
+        "agent.py: removes or renames top-level name(s) run: a breaking change",
+    )
+    assert outcome.skipped[1].reasons[0].startswith("prompts/system.txt: edit 1: search text not")
+    assert run_git(repo, "log", "-1", "--format=%s") == "Refinery: Add refund rule\n"
+
+
+def test_apply_best_refuses_when_the_best_valid_fix_is_blocked_by_a_dirty_file(
+    repo: Path, settings: Settings, hyp: Hyp, run_git: Git, allowed: tuple[str, ...]
+) -> None:
+    prompt = repo / "prompts" / "system.txt"
+    prompt.write_text(prompt.read_text() + "Mine.\n")
+    config = ("agent.py", "MODEL = 'gpt-4.1'\n", "MODEL = 'gpt-4.1'\nRETRIES = 2\n")
+    with pytest.raises(ApplyRefused) as refused:
+        apply_ranked(
+            [hyp(RULE), hyp(config, rank=2, title="Retry")],
+            None,
+            analysis_id="an-1",
+            expected="offer a refund",
+            settings=settings,
+            allowed_files=allowed,
+        )
+    assert str(refused.value).startswith(
+        "fix 1 (Add refund rule), the best fix, cannot be applied now: prompts/system.txt: has "
+        "uncommitted changes"
+    )
+    assert "RETRIES" not in (repo / "agent.py").read_text()
+    assert run_git(repo, "log", "--format=%s") == "initial\n"

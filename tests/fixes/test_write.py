@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from pathlib import Path
@@ -95,3 +96,24 @@ def test_a_read_only_directory_for_the_second_file_leaves_the_first_untouched(
         locked.chmod(0o755)
     assert first.read_bytes() == b"before\n"
     assert (locked / "b.txt").read_bytes() == b"b\n"
+
+
+def test_a_staging_folder_on_another_file_system_falls_back_to_beside_the_target(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    target = tmp_path / "work" / "prompt.txt"
+    target.parent.mkdir()
+    target.write_bytes(b"before\n")
+    real = os.replace
+
+    def cross_device(src: object, dst: object) -> None:
+        if Path(str(src)).parent == staging:
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+        real(src, dst)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "replace", cross_device)
+    write_files([FileWrite(path=target, data=b"after\n", before=b"before\n")], staging=staging)
+    assert target.read_bytes() == b"after\n"
+    assert list(staging.iterdir()) == [] and _leftovers(tmp_path) == []

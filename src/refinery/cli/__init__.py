@@ -20,14 +20,14 @@ from . import (  # noqa: F401  (each module registers its commands)
     token_analysis,
     undo_cmd,
 )
-from .app import app, state
+from .app import app, state, unexpected
 
 __all__ = ["app", "main"]
 
 
 def main() -> None:
     """Console-script entry point: Typer handles usage errors (exit 2), we handle the rest."""
-    from ..errors import RefineryError
+    from ..errors import EXIT_UNEXPECTED, RefineryError
 
     try:
         app(args=_apply_default(sys.argv[1:]))
@@ -38,7 +38,8 @@ def main() -> None:
     except Exception as exc:  # the last line of defence: one line, never a traceback by default
         if state.verbose:
             raise
-        _fail(f"unexpected {type(exc).__name__}: {exc} (run with --verbose for the traceback)", 1)
+        sys.stderr.write(unexpected(exc) + "\n")
+        sys.exit(EXIT_UNEXPECTED)
 
 
 def _apply_default(args: list[str]) -> list[str]:

@@ -72,7 +72,10 @@ def analyze(
         None,
         "--apply",
         metavar="[N]",
-        help="Apply the best valid fix, or fix N. Without it nothing is written (dry run).",
+        help=(
+            "Apply the best fix, or fix N, exactly as shown. If your own uncommitted changes "
+            "block the best fix, nothing is written. Without it nothing is written (dry run)."
+        ),
         rich_help_panel=_APPLY,
     ),
     allow_dirty: bool = typer.Option(
@@ -161,7 +164,9 @@ def analyze(
     with progress_to() as on_progress:
         result = _run(trace, project, expected, resume, batch, settings, options, on_progress)
     render_analysis(result, stdout_console(), as_json=json_output)
-    if not any(h.valid for h in result.hypotheses) and result.applied is None:
+    done = result.applied is not None or result.already_applied is not None
+    actionable = [h for h in result.hypotheses if h.valid and h.rank not in result.already_present]
+    if not done and not actionable:
         raise typer.Exit(1)
 
 

@@ -101,9 +101,15 @@ def _hypotheses_table(result: AnalysisResult) -> Table:
             escape(h.title),
             h.strategy,
             f"[{_RISK_STYLE.get(h.risk.value, '')}]{h.risk.value}[/]",
-            "[green]yes[/]" if h.valid else "[red]no[/]",
+            _applies(result, h.rank, valid=h.valid),
         )
     return table
+
+
+def _applies(result: AnalysisResult, rank: int, *, valid: bool) -> str:
+    if rank in result.already_present:
+        return "[green]already applied[/]"
+    return "[green]yes[/]" if valid else "[red]no[/]"
 
 
 def _hypothesis_detail(result: AnalysisResult, rank: int) -> Panel:
@@ -114,6 +120,8 @@ def _hypothesis_detail(result: AnalysisResult, rank: int) -> Panel:
         f"[bold]Risk[/]  {h.risk.value}: {escape('; '.join(h.risk_reasons) or 'n/a')}",
     ]
     parts.extend(f"[red]problem:[/] {escape(p)}" for p in h.problems)
+    if rank in result.already_present:
+        parts.append("[green]Already applied:[/] its text is already in its files.")
     diff = result.diffs.get(rank, "")
     if diff:
         parts.append(Syntax(diff, "diff", theme="ansi_dark", word_wrap=True))
@@ -121,9 +129,18 @@ def _hypothesis_detail(result: AnalysisResult, rank: int) -> Panel:
 
 
 def _footer(result: AnalysisResult) -> str:
+    skipped = "".join(
+        f"Skipped fix {s.rank} ({escape(s.title)}): {escape('; '.join(s.reasons))}\n"
+        for s in result.skipped
+    )
+    if result.already_applied is not None:
+        return skipped + (
+            f"[green]Fix {result.already_applied} is already applied[/]: its text is already in "
+            "its files. Nothing was written."
+        )
     if result.applied:
         applied = result.applied
-        return (
+        return skipped + (
             f"[green]Applied fix {applied.hypothesis}[/] in commit {applied.commit[:10]} "
             f"({', '.join(applied.files)}). Undo with: [bold]refinery undo {applied.change_id}[/]"
         )

@@ -1,32 +1,45 @@
-"""Applying a hypothesis and undoing it: the library entry points of ``refinery.fixes``.
+"""Applying a hypothesis: ``dry_run``, ``apply_change`` and ``apply_ranked``.
 
-``apply_change`` prepares and validates everything in memory (edits, paths, syntax, size, secrets,
-git state) and refuses with every problem at once; only then, under the lock, it builds the commit,
-writes the files atomically, moves HEAD and records the change. ``undo`` checks every precondition
-(Refinery's own commit, not undone yet, not pushed, files unchanged since) and reverts with a new
-commit, restoring the exact bytes the files had. ``dry_run`` shows the diff and the verdict.
+Everything happens under ``.refinery/apply.lock``, from choosing the fix to the end of its commit:
+the fix is planned against the files as they are under the lock (so two concurrent applies cannot
+both add the same rule), a fix whose text is already there is reported as applied and nothing is
+written, and the change itself runs as a journalled transaction (``transaction.py``) that a crash
+leaves either undone or complete. ``--apply`` without N takes the best-ranked fix; it falls back to
+a lower rank only when the better ones are invalid in themselves, never because the user's own
+state (uncommitted changes, a held git lock) blocks them: that is the user's call.
 """
 
 from __future__ import annotations
 
-import hashlib
 import secrets
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from ..config import Settings
-from ..errors import ApplyRefused, InputError
-from ..models.change import Change, ChangedFile
+from ..errors import AlreadyApplied, ApplyRefused, InputError
+from ..models.change import Change, ChangedFile, SkippedFix
 from ..models.diagnosis import Hypothesis
 from ..redaction import redact_texts
-from ..store import changes as store  # a module import: store.changes imports fixes.change
-from . import git
-from .edits import PreparedChange, PreparedFile, edit_text, prepare_edits, render_diff
-from .secrets import scan_added
-from .validate import DEFAULT_MAX_BYTES, check_content
-from .write import FileWrite, apply_lock, write_files
+from ..store.paths import ensure_state_dir
+from . import git, transaction
+from .edits import PreparedFile, render_diff
+from .journal import IndexEntry, Journal, JournalFile, Operation, sha256_of
+from .plan import Plan, make_plan
+from .undo import undo
+from .validate import DEFAULT_MAX_BYTES
+from .write import apply_lock
+
+__all__ = [
+    "ApplyOutcome",
+    "DryRun",
+    "apply_change",
+    "apply_ranked",
+    "check_can_commit",
+    "dry_run",
+    "undo",
+]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,6 +54,10 @@ class DryRun:
     """Things to know, such as a whitespace-tolerant match."""
     files: tuple[str, ...]
     """The files that would change."""
+    blockers: tuple[str, ...] = ()
+    """Those of ``problems`` that come from the user's own state (uncommitted changes...)."""
+    already_applied: bool = False
+    """True when the files already hold the fix: applying writes nothing."""
 
     @property
     def valid(self) -> bool:
@@ -49,20 +66,34 @@ class DryRun:
 
 
 @dataclass(frozen=True, kw_only=True)
-class _Plan:
-    prepared: PreparedChange
-    problems: tuple[str, ...]
-    top: Path | None
-    head: str | None
-    commit_files: dict[str, tuple[str, bytes]]
-    """git path → (mode, bytes) of the commit."""
-    index_files: dict[str, tuple[str, bytes]]
-    """git path → (mode, bytes) the index gets, when that differs from the commit."""
+class ApplyOutcome:
+    """What ``apply_ranked`` did."""
+
+    rank: int
+    """The fix chosen."""
+    change: Change | None
+    """The change written; None when the fix was already applied (nothing written)."""
+    skipped: tuple[SkippedFix, ...] = ()
+    """Better-ranked fixes passed over because they are invalid in themselves."""
 
 
-def sha256(data: bytes) -> str:
-    """Hex sha256 of ``data``, as change records store it."""
-    return hashlib.sha256(data).hexdigest()
+@dataclass(frozen=True, kw_only=True)
+class _Request:
+    analysis_id: str
+    expected: str
+    allowed_files: Collection[str] | None
+    allow_dirty: bool
+    max_bytes: int
+
+
+def check_can_commit(settings: Settings) -> None:
+    """Refuse before anything is written when no commit could be made: no repository, no identity.
+
+    Raises:
+        ApplyRefused: not a git repository (exit 1).
+        ConfigError: git has no user name or email (exit 2).
+    """
+    git.check_identity(git.toplevel(settings.repo_root.resolve()))
 
 
 def dry_run(
@@ -74,12 +105,21 @@ def dry_run(
     max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> DryRun:
     """The diff, problems and notes of applying ``hypothesis``; nothing is written."""
-    plan = _plan(hypothesis, settings.repo_root, allowed_files, allow_dirty, max_bytes)
+    with transaction.nothing_written(settings.state_dir):
+        plan = make_plan(
+            hypothesis,
+            settings.repo_root,
+            allowed_files,
+            allow_dirty=allow_dirty,
+            max_bytes=max_bytes,
+        )
     return DryRun(
         diff=render_diff(plan.prepared),
-        problems=plan.problems,
+        problems=plan.all_problems,
         notes=plan.prepared.notes,
         files=tuple(file.path for file in plan.prepared.files),
+        blockers=plan.blockers,
+        already_applied=plan.already_applied,
     )
 
 
@@ -93,201 +133,183 @@ def apply_change(
     allow_dirty: bool = False,
     max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> Change:
-    """Apply ``hypothesis`` as one git commit, all or nothing; ApplyRefused names every problem."""
-    root = settings.repo_root.resolve()
-    git.toplevel(root)
-    with apply_lock(settings.state_dir):
-        plan = _plan(hypothesis, root, allowed_files, allow_dirty, max_bytes)
-        if plan.problems or plan.top is None or plan.head is None:
-            raise _refusal(f"cannot apply hypothesis {hypothesis.rank} ({hypothesis.title})", plan)
-        change_id = _new_change_id()
-        message = _message(hypothesis, analysis_id, expected, change_id)
-        commit = _commit(plan.top, plan.head, plan.commit_files, message)
-        writes = [
-            FileWrite(path=root / f.path, data=f.after, before=f.before)
-            for f in plan.prepared.files
-        ]
-        _write_and_advance(
-            plan.top, writes, commit, plan.head, _index_entries(plan.top, plan), "apply"
+    """Apply ``hypothesis`` as one git commit, all or nothing; ApplyRefused names every problem.
+
+    Raises:
+        AlreadyApplied: its files already hold the fix; nothing was written (exit code 0).
+    """
+    outcome = apply_ranked(
+        [hypothesis],
+        hypothesis.rank,
+        analysis_id=analysis_id,
+        expected=expected,
+        settings=settings,
+        allowed_files=allowed_files,
+        allow_dirty=allow_dirty,
+        max_bytes=max_bytes,
+    )
+    if outcome.change is None:
+        raise AlreadyApplied(
+            f"fix {hypothesis.rank} ({hypothesis.title}) is already applied: "
+            "its text is already in its files, nothing was written"
         )
-        change = _change(hypothesis, analysis_id, expected, change_id, commit, plan)
-        befores = {f.path: f.before for f in plan.prepared.files if f.before is not None}
-        store.record_change(settings.state_dir, change, befores)
-    return change
+    return outcome.change
 
 
-def _change(
-    hypothesis: Hypothesis,
+def apply_ranked(
+    hypotheses: Sequence[Hypothesis],
+    rank: int | None,
+    *,
     analysis_id: str,
     expected: str,
-    change_id: str,
-    commit: str,
-    plan: _Plan,
-) -> Change:
-    """The record of an applied hypothesis: what ``refinery undo`` and ``--json`` show."""
-    return Change(
-        id=change_id,
+    settings: Settings,
+    allowed_files: Collection[str] | None,
+    allow_dirty: bool = False,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> ApplyOutcome:
+    """Apply fix ``rank``, or (None) the best fix that is valid in itself, as one git commit.
+
+    Raises:
+        ApplyRefused: the fix is invalid or blocked by the repository's state; nothing written.
+        ConfigError: git has no user name or email to commit with; nothing written.
+    """
+    request = _Request(
         analysis_id=analysis_id,
+        expected=expected,
+        allowed_files=allowed_files,
+        allow_dirty=allow_dirty,
+        max_bytes=max_bytes,
+    )
+    root = settings.repo_root.resolve()
+    with transaction.nothing_written(settings.state_dir):
+        top = git.toplevel(root)
+        git.check_identity(top)
+        ensure_state_dir(settings)
+        where = transaction.Where(top=top, root=root, state_dir=settings.state_dir)
+        with apply_lock(settings.state_dir):
+            transaction.settle_pending(where)
+            chosen, plan, skipped = _choose(hypotheses, rank, root, request)
+            change = None if plan.already_applied else _commit_plan(where, chosen, plan, request)
+    return ApplyOutcome(rank=chosen.rank, change=change, skipped=skipped)
+
+
+def _choose(
+    hypotheses: Sequence[Hypothesis], rank: int | None, root: Path, request: _Request
+) -> tuple[Hypothesis, Plan, tuple[SkippedFix, ...]]:
+    """The fix to apply and its plan, made under the lock; refuses as SPEC §5 says."""
+    if rank is not None:
+        chosen = _by_rank(hypotheses, rank)
+        plan = _plan(chosen, root, request)
+        if plan.all_problems:
+            raise ApplyRefused(f"cannot apply {_name(chosen)}: " + "; ".join(plan.all_problems))
+        return chosen, plan, ()
+    skipped: list[SkippedFix] = []
+    for hypothesis in sorted(hypotheses, key=lambda h: h.rank):
+        plan = _plan(hypothesis, root, request)
+        if plan.problems:
+            # a fix without edits says best, in the analyser's words, why it has none
+            reasons = plan.problems if hypothesis.edits else hypothesis.problems or plan.problems
+            skipped.append(SkippedFix(rank=hypothesis.rank, title=hypothesis.title,
+                                      reasons=reasons))  # fmt: skip
+        elif plan.blockers:
+            raise ApplyRefused(
+                f"{_name(hypothesis)}, the best fix, cannot be applied now: "
+                + "; ".join(plan.blockers),
+                "nothing was written (to apply another fix instead, use --apply N)",
+            )
+        else:
+            return hypothesis, plan, tuple(skipped)
+    raise ApplyRefused(
+        "no fix can be applied: " + "; ".join(f"fix {s.rank}: {s.reasons[0]}" for s in skipped),
+        "run without --apply to see each fix's problems",
+    )
+
+
+def _plan(hypothesis: Hypothesis, root: Path, request: _Request) -> Plan:
+    return make_plan(
+        hypothesis,
+        root,
+        request.allowed_files,
+        allow_dirty=request.allow_dirty,
+        max_bytes=request.max_bytes,
+    )
+
+
+def _by_rank(hypotheses: Sequence[Hypothesis], rank: int) -> Hypothesis:
+    for hypothesis in hypotheses:
+        if hypothesis.rank == rank:
+            return hypothesis
+    raise InputError(
+        f"there is no hypothesis {rank}", f"choose 1-{len(hypotheses)} or use --apply alone"
+    )
+
+
+def _name(hypothesis: Hypothesis) -> str:
+    return f"fix {hypothesis.rank} ({hypothesis.title})"
+
+
+def _commit_plan(
+    where: transaction.Where, hypothesis: Hypothesis, plan: Plan, request: _Request
+) -> Change:
+    """Build the commit, then run the journalled transaction that writes it."""
+    top, head = where.top, plan.head
+    if head is None or plan.commit_files is None:
+        raise ApplyRefused(f"cannot apply {_name(hypothesis)}: git repository unavailable")
+    change_id = _new_change_id()
+    message = _message(hypothesis, request.analysis_id, request.expected, change_id)
+    committed = _blobs(top, plan.commit_files)
+    index = {**committed, **_blobs(top, plan.index_files or {})}
+    commit = git.create_commit(top, head, dict[str, git.Entry | None](committed), message)
+    files = plan.prepared.files
+    change = Change(
+        id=change_id,
+        analysis_id=request.analysis_id,
         hypothesis_rank=hypothesis.rank,
         hypothesis_title=hypothesis.title,
-        expected=expected,
-        files=tuple(_changed(file) for file in plan.prepared.files),
+        expected=request.expected,
+        files=tuple(_changed(file) for file in files),
         commit=commit,
         created_at=datetime.now(UTC),
         undo_command=f"refinery undo {change_id}",
     )
-
-
-def _plan(
-    hypothesis: Hypothesis,
-    repo_root: Path,
-    allowed_files: Collection[str] | None,
-    allow_dirty: bool,
-    max_bytes: int,
-) -> _Plan:
-    root = repo_root.resolve()
-    prepared = prepare_edits(hypothesis.edits, root, allowed_files=allowed_files)
-    problems = [*prepared.problems]
-    if not hypothesis.edits:
-        problems.append(f"hypothesis {hypothesis.rank} has no edits to apply")
-    for file in prepared.files:
-        problems.extend(check_content(file.path, file.before, file.after, max_bytes=max_bytes))
-        problems.extend(_secret_problems(file))
-    top, head, git_problems, commit_files, index_files = _git_side(root, prepared, allow_dirty)
-    return _Plan(
-        prepared=prepared,
-        problems=tuple([*problems, *git_problems]),
-        top=top,
+    journal = Journal(
+        operation=Operation.APPLY,
+        change=change,
         head=head,
-        commit_files=commit_files,
-        index_files=index_files,
+        commit=commit,
+        files=tuple(_journal_file(where, file, index) for file in files),
+        keep_before=True,
     )
+    transaction.run(where, journal, [f.before for f in files], [f.after for f in files])
+    return change
 
 
-def _secret_problems(file: PreparedFile) -> list[str]:
-    before = file.before.decode("utf-8", errors="replace") if file.before is not None else ""
-    hits = scan_added(file.path, before, file.after.decode("utf-8", errors="replace"))
-    return [
-        f"{file.path}:{hit.line}: the new text contains a secret ({hit.type}): remove it"
-        for hit in hits
-    ]
-
-
-_GitSide = tuple[
-    Path | None, str | None, list[str], dict[str, tuple[str, bytes]], dict[str, tuple[str, bytes]]
-]
-
-
-def _git_side(root: Path, prepared: PreparedChange, allow_dirty: bool) -> _GitSide:
-    """The commit's and the index's new blobs, and every git reason to refuse."""
-    try:
-        top = git.toplevel(root)
-    except ApplyRefused as exc:
-        return None, None, [str(exc)], {}, {}
-    head = git.head(top)
-    if head is None:
-        return top, None, [f"{top} has no commits yet: commit your files first"], {}, {}
-    paths = {file.path: (root / file.path).relative_to(top).as_posix() for file in prepared.files}
-    dirty = git.dirty_paths(top, list(paths.values()))
-    problems: list[str] = []
-    commit_files: dict[str, tuple[str, bytes]] = {}
-    index_files: dict[str, tuple[str, bytes]] = {}
-    for file in prepared.files:
-        gpath = paths[file.path]
-        found = _file_blobs(top, head, gpath, file, dirty=gpath in dirty, allow_dirty=allow_dirty)
-        problems.extend(found.problems)
-        if found.commit is not None:
-            commit_files[gpath] = found.commit
-        if found.index is not None:
-            index_files[gpath] = found.index
-    return top, head, problems, commit_files, index_files
-
-
-@dataclass(frozen=True, kw_only=True)
-class _Blobs:
-    commit: tuple[str, bytes] | None = None
-    index: tuple[str, bytes] | None = None
-    problems: tuple[str, ...] = ()
-
-
-def _file_blobs(
-    top: Path, head: str, gpath: str, file: PreparedFile, *, dirty: bool, allow_dirty: bool
-) -> _Blobs:
-    """The committed content is HEAD's version plus the edits: never the user's own changes."""
-    committed = git.tree_entry(top, head, gpath)
-    if committed is None:
-        if file.before is not None:
-            return _refused(f"{file.path}: not committed to git yet: commit it first")
-        return _Blobs(commit=(git.REGULAR, file.after))
-    if dirty and not allow_dirty:
-        return _refused(
-            f"{file.path}: has uncommitted changes: commit or stash them, or use --allow-dirty"
-        )
-    commit = _edited(top, committed, file)
-    if commit is None:
-        return _refused(
-            f"{file.path}: the edits touch your uncommitted changes, which Refinery will not "
-            "commit: commit or stash them first"
-        )
-    staged = git.index_entry(top, gpath)
-    if staged is None or staged == committed:
-        return _Blobs(commit=commit)
-    index = _edited(top, staged, file)
-    if index is None:
-        return _refused(f"{file.path}: the edits touch your staged changes: commit them first")
-    return _Blobs(commit=commit, index=index)
-
-
-def _refused(problem: str) -> _Blobs:
-    return _Blobs(problems=(problem,))
-
-
-def _edited(top: Path, entry: git.Entry, file: PreparedFile) -> tuple[str, bytes] | None:
-    try:
-        text = git.read_blob(top, entry.sha).decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    result = edit_text(file.path, text, file.edits)
-    return None if result.problems else (entry.mode, result.text.encode("utf-8"))
-
-
-def _index_entries(top: Path, plan: _Plan) -> dict[str, git.Entry | None]:
-    chosen = {**plan.commit_files, **plan.index_files}
+def _blobs(top: Path, files: dict[str, tuple[str, bytes]]) -> dict[str, git.Entry]:
     return {
-        path: git.Entry(mode=mode, sha=git.write_blob(top, data))
-        for path, (mode, data) in chosen.items()
-    }
-
-
-def _commit(top: Path, head: str, files: dict[str, tuple[str, bytes]], message: str) -> str:
-    entries: dict[str, git.Entry | None] = {
         path: git.Entry(mode=mode, sha=git.write_blob(top, data))
         for path, (mode, data) in files.items()
     }
-    return git.create_commit(top, head, entries, message)
 
 
-def _write_and_advance(
-    top: Path,
-    writes: list[FileWrite],
-    commit: str,
-    head: str,
-    index: dict[str, git.Entry | None],
-    reason: str,
-) -> None:
-    """Write the files, then move HEAD; if HEAD cannot move, put the files back."""
-    write_files(writes)
-    try:
-        git.advance_head(top, commit, head, f"refinery: {reason}")
-    except ApplyRefused:
-        write_files([FileWrite(path=w.path, data=w.before, before=w.data) for w in writes])
-        raise
-    git.set_index(top, index, head)
+def _journal_file(
+    where: transaction.Where, file: PreparedFile, index: dict[str, git.Entry]
+) -> JournalFile:
+    gpath = (where.root / file.path).relative_to(where.top).as_posix()
+    current = git.index_entry(where.top, gpath)
+    after = index[gpath]
+    return JournalFile(
+        path=file.path,
+        git_path=gpath,
+        sha256_before=sha256_of(file.before),
+        sha256_after=sha256_of(file.after),
+        index_before=IndexEntry(mode=current.mode, sha=current.sha) if current else None,
+        index_after=IndexEntry(mode=after.mode, sha=after.sha),
+    )
 
 
 def _changed(file: PreparedFile) -> ChangedFile:
-    before = sha256(file.before) if file.before is not None else None
-    return ChangedFile(path=file.path, sha256_before=before, sha256_after=sha256(file.after))
+    after = sha256_of(file.after) or ""
+    return ChangedFile(path=file.path, sha256_before=sha256_of(file.before), sha256_after=after)
 
 
 def _new_change_id() -> str:
@@ -308,110 +330,4 @@ def _message(hypothesis: Hypothesis, analysis_id: str, expected: str, change_id:
         f"Hypothesis: #{hypothesis.rank} {title}\n"
         f"Expected: {expected}\n\n"
         f"{git.CHANGE_TRAILER}: {change_id}\n"
-    )
-
-
-def _refusal(what: str, plan: _Plan) -> ApplyRefused:
-    problems = plan.problems or ("git repository unavailable",)
-    return ApplyRefused(f"{what}: " + "; ".join(problems))
-
-
-def undo(change_id: str | None, settings: Settings) -> Change:
-    """Revert Refinery's last (or the named) change with a new commit; returns it marked undone."""
-    root = settings.repo_root.resolve()
-    top = git.toplevel(root)
-    with apply_lock(settings.state_dir):
-        change = _find_change(change_id, settings.state_dir, top)
-        head = git.head(top)
-        problems = _undo_problems(change, root, top, head, settings.state_dir)
-        if problems or head is None:
-            raise ApplyRefused(f"cannot undo change {change.id}: " + "; ".join(problems))
-        gpaths = {f.path: (root / f.path).relative_to(top).as_posix() for f in change.files}
-        entries = {g: git.tree_entry(top, f"{change.commit}^", g) for g in gpaths.values()}
-        revert = git.create_commit(top, head, entries, _undo_message(change))
-        writes = [
-            FileWrite(
-                path=root / f.path,
-                data=store.load_before(settings.state_dir, change, f.path),
-                before=(root / f.path).read_bytes(),
-            )
-            for f in change.files
-        ]
-        _write_and_advance(top, writes, revert, head, entries, "undo")
-        undone = change.model_copy(update={"undone_by": revert})
-        store.record_change(settings.state_dir, undone)
-    return undone
-
-
-def _find_change(change_id: str | None, state_dir: Path, top: Path) -> Change:
-    """The named change (by change id or commit), or the last one."""
-    if change_id is None:
-        changes = store.list_changes(state_dir)
-        if not changes:
-            raise ApplyRefused("nothing to undo: Refinery has not applied any change here")
-        return changes[-1]
-    change = store.load_change(state_dir, change_id)
-    if change is not None:
-        return change
-    commit = git.resolve_commit(top, change_id)
-    if commit is None:
-        raise InputError(f"no change or commit named {change_id}", "run `refinery history`")
-    for candidate in store.list_changes(state_dir):
-        if candidate.commit == commit:
-            return candidate
-    raise ApplyRefused(
-        f"cannot undo commit {commit[:12]}: not made by Refinery (no change record)",
-        "Refinery only undoes its own changes; use `git revert` for others",
-    )
-
-
-def _undo_problems(
-    change: Change, root: Path, top: Path, head: str | None, state_dir: Path
-) -> list[str]:
-    """Every reason not to undo ``change``; empty when it is safe."""
-    short = change.commit[:12]
-    if change.undone_by:
-        return [f"already undone by commit {change.undone_by[:12]}"]
-    if git.resolve_commit(top, change.commit) is None:
-        return [f"its commit {short} no longer exists"]
-    problems: list[str] = []
-    if git.trailer(top, change.commit, git.CHANGE_TRAILER) != change.id:
-        problems.append(f"commit {short} is not Refinery's (no {git.CHANGE_TRAILER}: {change.id})")
-    if head is None or not git.is_ancestor(top, change.commit, head):
-        problems.append(f"commit {short} is not in the current branch's history")
-    pushed = git.remote_branches_containing(top, change.commit)
-    if pushed:
-        where = ", ".join(pushed)
-        problems.append(f"commit {short} has been pushed to {where}: use `git revert` instead")
-    for file in change.files:
-        problems.extend(_file_undo_problems(change, file, root, top, head, state_dir))
-    return problems
-
-
-def _file_undo_problems(
-    change: Change, file: ChangedFile, root: Path, top: Path, head: str | None, state_dir: Path
-) -> list[str]:
-    target = root / file.path
-    current = target.read_bytes() if target.is_file() else None
-    if current is None or sha256(current) != file.sha256_after:
-        return [
-            f"{file.path} changed since the change (its content differs from what Refinery wrote)"
-        ]
-    gpath = target.relative_to(top).as_posix()
-    committed = git.tree_entry(top, change.commit, gpath)
-    if head is not None and git.tree_entry(top, head, gpath) != committed:
-        return [f"{file.path} was committed again since the change"]
-    if git.index_entry(top, gpath) != committed:
-        return [f"{file.path} has staged changes: commit or unstage them first"]
-    before = store.load_before(state_dir, change, file.path)
-    if file.sha256_before is not None and (before is None or sha256(before) != file.sha256_before):
-        return [f"the saved copy of {file.path} from before the change is missing or damaged"]
-    return []
-
-
-def _undo_message(change: Change) -> str:
-    return (
-        f"Refinery undo: {_one_line(change.hypothesis_title)}\n\n"
-        f"Reverts {change.commit} (change {change.id}, analysis {change.analysis_id}).\n\n"
-        f"{git.UNDO_TRAILER}: {change.id}\n"
     )

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ApplyRefused
+from ..errors import ApplyRefused, ConfigError
 
 CHANGE_TRAILER = "Refinery-Change"
 UNDO_TRAILER = "Refinery-Undo"
@@ -34,14 +34,27 @@ class Entry:
     """The blob's object id."""
 
 
+class GitError(ApplyRefused):
+    """A git command failed or could not start; the message quotes git's own reason."""
+
+
 def _git(
     root: Path, *args: str, data: bytes | None = None, env: Mapping[str, str] | None = None
 ) -> str:
     result = _run(root, *args, data=data, env=env)
     if result.returncode != 0:
-        detail = result.stderr.decode(errors="replace").strip().splitlines() or ["no message"]
-        raise ApplyRefused(f"git {args[0]} failed in {root}: {detail[-1]}")
+        raise GitError(f"git {args[0]} failed in {root}: {_reason(result.stderr)}")
     return result.stdout.decode("utf-8", errors="surrogateescape")
+
+
+def _reason(stderr: bytes) -> str:
+    """The last line of git's error; a held lock file is named as what it is."""
+    lines = stderr.decode(errors="replace").strip().splitlines() or ["no message"]
+    locked = next((line for line in lines if ".lock': File exists" in line), None)
+    if locked is None:
+        return lines[-1]
+    lock = locked.split("'")[1] if locked.count("'") >= 2 else "a .lock file"
+    return f"another git process is using the repository ({lock} exists)"
 
 
 def _run(
@@ -53,7 +66,12 @@ def _run(
             ["git", "-C", str(root), *args], input=data, capture_output=True, env=full_env
         )
     except FileNotFoundError as exc:
-        raise ApplyRefused("git is not installed", "install git to apply and undo changes") from exc
+        raise GitError("git is not installed", "install git to apply and undo changes") from exc
+    except OSError as exc:  # EAGAIN/ENOMEM when forking: the system is out of processes or memory
+        raise GitError(
+            f"cannot start git ({exc.strerror or exc})",
+            "the system is short of processes or memory: close some programs and run it again",
+        ) from exc
 
 
 def toplevel(root: Path) -> Path:
@@ -65,6 +83,24 @@ def toplevel(root: Path) -> Path:
             "run `git init` and commit your files first, so every change can be undone",
         )
     return Path(result.stdout.decode().strip()).resolve()
+
+
+def check_identity(root: Path) -> None:
+    """Refuse (ConfigError) when git cannot name the author and committer of a commit."""
+    for who in ("GIT_AUTHOR_IDENT", "GIT_COMMITTER_IDENT"):
+        if _run(root, "var", who).returncode != 0:
+            raise ConfigError(
+                "git does not know who you are, so Refinery cannot commit a fix",
+                'set it with: git config user.name "Your Name" && '
+                "git config user.email you@example.com (add --global for every repository)",
+            )
+
+
+def index_lock(root: Path) -> Path | None:
+    """The index's lock file when another git process holds it, else None."""
+    lock = Path(_git(root, "rev-parse", "--git-path", "index.lock").strip())
+    lock = lock if lock.is_absolute() else root / lock
+    return lock if lock.exists() else None
 
 
 def head(root: Path) -> str | None:
@@ -117,7 +153,7 @@ def read_blob(root: Path, sha: str) -> bytes:
     """A blob's raw bytes."""
     result = _run(root, "cat-file", "blob", sha)
     if result.returncode != 0:
-        raise ApplyRefused(f"git cat-file failed in {root}: cannot read blob {sha}")
+        raise GitError(f"git cat-file failed in {root}: cannot read blob {sha}")
     return result.stdout
 
 
@@ -175,3 +211,14 @@ def remote_branches_containing(root: Path, commit: str) -> list[str]:
     """Remote-tracking branches that contain ``commit`` (it has been pushed when any do)."""
     out = _git(root, "branch", "-r", "--format=%(refname:short)", "--contains", commit)
     return [line.strip() for line in out.splitlines() if line.strip()]
+
+
+def changed_paths(root: Path, commit: str) -> list[str]:
+    """The paths ``commit`` changes against its first parent."""
+    out = _git(root, "diff-tree", "-r", "-z", "--no-commit-id", "--name-only", commit, "--")
+    return [path for path in out.split("\0") if path]
+
+
+def message(root: Path, commit: str) -> str:
+    """``commit``'s full message."""
+    return _git(root, "log", "-1", "--format=%B", commit, "--")

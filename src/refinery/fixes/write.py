@@ -1,15 +1,20 @@
 """Writing files safely: under a lock, each file atomically, all of them or none.
 
-Every new content first goes to a temporary file beside its target (same directory, so the final
-rename cannot cross file systems), is fsynced and given the target's mode; only when all temporary
-files exist are they renamed over their targets. If a rename fails, the files already renamed get
-their previous bytes back, so a failed write leaves the repository as it was. The bytes written are
+Every new content first goes to a temporary file under ``.refinery/tmp/`` (never in the user's
+folders, so a killed process leaves nothing untracked beside their files; the journal's recovery
+empties that folder), is fsynced and given the target's mode; only when all temporary files exist
+are they renamed over their targets. Should ``.refinery/`` be on another file system than a target
+(a rename cannot cross them), that one file is staged beside its target instead. If a rename
+fails, the files already renamed get their previous bytes back, so a failed write leaves the
+repository as it was. The bytes written are
 exactly the bytes given: line endings and everything outside the edits are the caller's to keep.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 import stat
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -20,6 +25,7 @@ from ..atomic import write_temporary
 from ..errors import ApplyRefused
 
 LOCK_NAME = "apply.lock"
+TEMP_DIR = "tmp"
 _NEW_FILE_MODE = 0o644
 
 
@@ -55,12 +61,29 @@ def apply_lock(state_dir: Path, *, timeout: float = 120.0) -> Iterator[None]:
         lock.release()
 
 
-def write_files(writes: Sequence[FileWrite]) -> None:
-    """Write every file atomically, all or nothing; ApplyRefused when one cannot be written."""
+def temp_dir(state_dir: Path) -> Path:
+    """``.refinery/tmp/``, created if needed: where new file contents wait to be renamed."""
+    folder = state_dir / TEMP_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def clear_temp_dir(state_dir: Path) -> None:
+    """Remove what killed writes left in ``.refinery/tmp/`` (call it holding the apply lock)."""
+    shutil.rmtree(state_dir / TEMP_DIR, ignore_errors=True)
+
+
+def write_files(writes: Sequence[FileWrite], *, staging: Path | None = None) -> None:
+    """Write every file atomically, all or nothing; ApplyRefused when one cannot be written.
+
+    Args:
+        writes: the files and their new bytes.
+        staging: the folder for temporary files (default: each target's own folder).
+    """
     staged: list[tuple[FileWrite, Path | None]] = []
     for write in writes:
         try:
-            staged.append((write, _stage(write)))
+            staged.append((write, _stage(write, staging)))
         except OSError as exc:
             _discard(staged)
             raise _failure(write.path, exc, "nothing was changed") from exc
@@ -70,25 +93,42 @@ def write_files(writes: Sequence[FileWrite]) -> None:
             _put(write.path, temporary)
         except OSError as exc:
             _discard(staged[index:])
-            raise _failure(write.path, exc, _rollback(done)) from exc
+            raise _failure(write.path, exc, _rollback(done, staging)) from exc
         done.append(write)
 
 
-def _stage(write: FileWrite) -> Path | None:
-    """A fsynced temporary copy of ``write.data`` beside the target, with the target's mode."""
+def _stage(write: FileWrite, staging: Path | None) -> Path | None:
+    """A fsynced temporary copy of ``write.data``, with the target's mode."""
     if write.data is None:
         return None
     target = write.path
     mode = stat.S_IMODE(target.stat().st_mode) if target.is_file() else _NEW_FILE_MODE
-    return write_temporary(target, write.data, suffix=".refinery", mode=mode)
+    return write_temporary(target, write.data, suffix=".refinery", mode=mode, folder=staging)
 
 
 def _put(target: Path, temporary: Path | None) -> None:
     if temporary is None:
         target.unlink(missing_ok=True)
     else:
-        os.replace(temporary, target)
+        _rename(temporary, target)
     _sync_directory(target.parent)
+
+
+def _rename(temporary: Path, target: Path) -> None:
+    """Rename over ``target``; across file systems, copy beside it first, then rename."""
+    try:
+        os.replace(temporary, target)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        beside = write_temporary(target, temporary.read_bytes(), suffix=".refinery")
+        shutil.copymode(temporary, beside)
+        temporary.unlink(missing_ok=True)
+        try:
+            os.replace(beside, target)
+        except BaseException:
+            beside.unlink(missing_ok=True)
+            raise
 
 
 def _sync_directory(folder: Path) -> None:
@@ -108,13 +148,13 @@ def _discard(staged: Sequence[tuple[FileWrite, Path | None]]) -> None:
             temporary.unlink(missing_ok=True)
 
 
-def _rollback(done: Sequence[FileWrite]) -> str:
+def _rollback(done: Sequence[FileWrite], staging: Path | None) -> str:
     """Give the already written files their previous bytes back; say how that went."""
     failed: list[str] = []
     for write in reversed(done):
         undo = FileWrite(path=write.path, data=write.before, before=write.data)
         try:
-            _put(write.path, _stage(undo))
+            _put(write.path, _stage(undo, staging))
         except OSError as exc:
             failed.append(f"{write.path} ({exc.strerror or exc})")
     if failed:

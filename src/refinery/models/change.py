@@ -52,3 +52,16 @@ class Change(BaseModel):
     """The git commit that reverted this change, once undone."""
     undo_command: str = ""
     """The command that reverts this change."""
+
+
+class SkippedFix(BaseModel):
+    """A better-ranked fix that ``--apply`` passed over because it is invalid in itself."""
+
+    model_config = _FROZEN
+
+    rank: int
+    """The fix's rank."""
+    title: str
+    """The fix's title."""
+    reasons: tuple[str, ...]
+    """Why it cannot apply (an edit does not match, the file would break...), one line each."""

@@ -11,6 +11,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict
 
 from ..analysis.analyser import Usage
+from ..models.change import SkippedFix
 from ..models.diagnosis import Diagnosis, Hypothesis
 from ..models.findings import Finding
 from ..store.context_file import ContextFiles
@@ -76,6 +77,13 @@ class AnalysisResult(BaseModel):
     """Unified diff of each hypothesis' edits, by rank (what ``--apply N`` would write)."""
     applied: AppliedRef | None = None
     """The applied change, when ``--apply`` succeeded."""
+    already_present: tuple[int, ...] = ()
+    """Fixes whose text the files already hold: applying them writes nothing."""
+    already_applied: int | None = None
+    """The rank of the fix ``--apply`` chose when its text was already in its files (nothing
+    was written)."""
+    skipped: tuple[SkippedFix, ...] = ()
+    """Better-ranked fixes ``--apply`` passed over because they are invalid in themselves."""
     usage: Usage = Usage()
     """LLM usage and cost."""
     warnings: tuple[str, ...] = ()

@@ -110,22 +110,37 @@ def apply_analysis(
     allow_dirty: bool = False,
     on_progress: OnProgress = no_progress,
 ) -> AnalysisResult:
-    """``analyze --apply [N]``: apply a fresh analysis' hypothesis (0 = the best valid one)."""
-    chosen = _best(result.hypotheses) if rank == 0 else _pick(result.hypotheses, rank)
-    if not chosen.valid:
-        raise ApplyRefused(
-            f"hypothesis {chosen.rank} cannot be applied: {'; '.join(chosen.problems)}",
-            "run without --apply to see each hypothesis' problems",
-        )
-    on_progress(ProgressEvent(stage="apply", message=f"applying hypothesis {chosen.rank}"))
-    change = _apply(settings, result, chosen, allow_dirty)
-    applied = AppliedRef(
-        change_id=change.id,
-        commit=change.commit,
-        files=tuple(f.path for f in change.files),
-        hypothesis=chosen.rank,
+    """``analyze --apply [N]``: apply a fresh analysis' fix N (0 = the best one).
+
+    The fix is chosen and checked again under the apply lock (``fixes.apply.apply_ranked``): the
+    best fix blocked by the user's own changes is refused, never swapped for another.
+    """
+    from ..fixes.apply import apply_ranked
+
+    which = f"fix {rank}" if rank else "the best fix"
+    on_progress(ProgressEvent(stage="apply", message=f"applying {which}"))
+    context = result.context
+    outcome = apply_ranked(
+        result.hypotheses,
+        rank or None,
+        analysis_id=result.analysis_id,
+        expected=result.expected,
+        settings=settings,
+        allowed_files=[*context.prompt_files, *context.eval_files, *context.config_files],
+        allow_dirty=allow_dirty,
     )
-    return save_analysis(settings, result.model_copy(update={"applied": applied}))
+    if outcome.change is None:
+        update = {"already_applied": outcome.rank, "skipped": outcome.skipped}
+        return save_analysis(settings, result.model_copy(update=update))
+    store.record_change(settings.state_dir, outcome.change)
+    applied = AppliedRef(
+        change_id=outcome.change.id,
+        commit=outcome.change.commit,
+        files=tuple(f.path for f in outcome.change.files),
+        hypothesis=outcome.rank,
+    )
+    update = {"applied": applied, "skipped": outcome.skipped}
+    return save_analysis(settings, result.model_copy(update=update))
 
 
 def undo_change(settings: Settings, change_id: str | None) -> Change:
@@ -224,13 +239,6 @@ def describe_change(before: bytes | None, after: bytes) -> str:
 def _clip(text: str, limit: int = 60) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
-def _best(hypotheses: Sequence[Hypothesis]) -> Hypothesis:
-    for hypothesis in hypotheses:
-        if hypothesis.valid:
-            return hypothesis
-    raise ApplyRefused("no hypothesis can be applied", "run without --apply to see why")
 
 
 def _pick(hypotheses: Sequence[Hypothesis], rank: int, *, or_best: bool = True) -> Hypothesis:

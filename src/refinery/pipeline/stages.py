@@ -52,6 +52,10 @@ def analyze(
     options = options or AnalyzeOptions()
     if not expected.strip():
         raise InputError("--expected is empty", "say in one line what the agent should have done")
+    if options.apply is not None:
+        from ..fixes.apply import check_can_commit
+
+        check_can_commit(settings)  # before anything is written, not after the analysis
     trace = _load(trace_ref, settings, options, on_progress)
     ensure_state_dir(settings)
     used, warnings = _resolve_context(settings, project, trace, expected, options.context)
@@ -95,7 +99,7 @@ def _result(
     allow_dirty: bool,
 ) -> AnalysisResult:
     redacted = _redacted(output.hypotheses, trace, files)
-    hypotheses, diffs = _validate(redacted, used, settings, allow_dirty)
+    hypotheses, diffs, present = _validate(redacted, used, settings, allow_dirty)
     diagnosis, findings = _shown(_with_divergence(output.diagnosis, trace, findings), findings)
     return AnalysisResult(
         analysis_id=f"an_{uuid.uuid4().hex[:12]}",
@@ -113,6 +117,7 @@ def _result(
         diagnosis=diagnosis,
         hypotheses=hypotheses,
         diffs=diffs,
+        already_present=present,
         usage=output.usage,
         warnings=(*warnings, *getattr(chosen, "warnings", ())),
         file_sha256={path: hashlib.sha256(data).hexdigest() for path, data in raw.items()},
@@ -176,6 +181,8 @@ def _read_files(
     settings: Settings, used: ContextFiles
 ) -> tuple[tuple[ContextFile, ...], dict[str, bytes]]:
     """Each context file's text, and its bytes as read (``refinery apply`` checks them later)."""
+    from ..store.context import read_context_file
+
     roles = (
         (FileRole.PROMPT, used.prompt_files),
         (FileRole.EVAL, used.eval_files),
@@ -185,10 +192,10 @@ def _read_files(
     raw: dict[str, bytes] = {}
     for role, paths in roles:
         for path in paths:
+            data = read_context_file(settings, path)
             try:
-                data = (settings.repo_root / path).read_bytes()
                 content = data.decode("utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
+            except UnicodeDecodeError as exc:
                 raise InputError(f"cannot read {path}: {exc}", "check the file") from exc
             # Universal newlines, as read_text gives them: edits are written with \n.
             content = content.replace("\r\n", "\n").replace("\r", "\n")
@@ -295,13 +302,14 @@ def _shown(diagnosis: Diagnosis, findings: list[Finding]) -> tuple[Diagnosis, li
 
 def _validate(
     hypotheses: Sequence[Hypothesis], used: ContextFiles, settings: Settings, allow_dirty: bool
-) -> tuple[tuple[Hypothesis, ...], dict[int, str]]:
-    """Dry-run every hypothesis: its diff, and every reason ``--apply`` would refuse it."""
+) -> tuple[tuple[Hypothesis, ...], dict[int, str], tuple[int, ...]]:
+    """Dry-run every hypothesis: diffs, reasons to refuse, ranks its files already hold."""
     from ..fixes.apply import dry_run
 
     allowed = [*used.prompt_files, *used.eval_files, *used.config_files]
     checked: list[Hypothesis] = []
     diffs: dict[int, str] = {}
+    present: list[int] = []
     for hypothesis in hypotheses:
         if not hypothesis.edits and hypothesis.problems:
             checked.append(hypothesis.model_copy(update={"valid": False}))
@@ -309,5 +317,6 @@ def _validate(
         run = dry_run(hypothesis, settings, allowed, allow_dirty=allow_dirty)
         problems = (*hypothesis.problems, *run.problems)
         diffs[hypothesis.rank] = run.diff
+        present.extend([hypothesis.rank] if run.already_applied else [])
         checked.append(hypothesis.model_copy(update={"valid": not problems, "problems": problems}))
-    return tuple(checked), diffs
+    return tuple(checked), diffs, tuple(present)

@@ -49,6 +49,7 @@ __all__ = [
     "describe_project",
     "list_projects",
     "load_contexts",
+    "read_context_file",
     "resolve_context",
 ]
 
@@ -405,6 +406,32 @@ def _check_readable(path: Path, original: str) -> None:
         raise InputError(
             f"{original}: cannot be read ({exc.strerror})", "check its permissions"
         ) from exc
+
+
+def read_context_file(settings: Settings, path: str) -> bytes:
+    """The bytes of saved context file ``path``, checked again at this read, not only at save.
+
+    A file saved earlier may since have become a symlink to something outside the repository
+    (``~/.ssh/id_rsa``); its content must never reach an analysis or an LLM.
+
+    Raises:
+        InputError: the path now leads outside the repository, is not a regular file, or cannot
+            be read.
+    """
+    root = settings.repo_root.resolve()
+    real = (root / path).resolve()
+    if not real.is_relative_to(root) or real == root:
+        raise InputError(
+            f"{path}: now leads outside the repository (to {real}): refused, nothing was read",
+            "replace the link with the file itself, or drop it from the project with "
+            "--remove-prompt/--remove-eval or refinery context --clear",
+        )
+    if not real.is_file():
+        raise InputError(f"{path}: not a regular file any more", "check the path")
+    try:
+        return real.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc}", "check the file") from exc
 
 
 def _is_file(settings: Settings, path: str) -> bool:

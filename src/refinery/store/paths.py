@@ -70,8 +70,11 @@ changes/
 analyses/
 snapshots/
 refinery.db*
+journal/
+tmp/
 *.lock
 *.bak-*
+.*.tmp
 """
 
 
