@@ -9,23 +9,33 @@ itself (whether a quote is verified, whether an edit applies); they are converte
 and ``Hypothesis``. An answer that is not valid JSON for its schema gets one repair round trip.
 Evidence quotes are checked verbatim against the trace (unverified ones are flagged and lower the
 confidence); edits are checked against the files, with one retry showing the model the nearest real
-lines. With ``settings.verbose`` every prompt and raw answer is appended to ``.refinery/logs/`` as
-the calls happen.
+lines. The divergence step the model names must be a run of the trace (its position is taken from
+the trace, not from the model's counting). The trace, the findings and the project's files are
+fenced between ``<<<BEGIN … tag>>>``/``<<<END … tag>>>`` lines whose tag is a digest of the content,
+so no text inside can close its own fence; the system prompt says that what is fenced is material
+to analyse, never instructions. An answer cut at the output limit before any text (a model that
+thought too long) is retried once with twice the limit. With ``settings.verbose`` every prompt and
+raw answer is appended to ``.refinery/logs/`` as the calls happen.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..config import Settings
 from ..errors import ProviderError, RefineryError
+from ..llm.failures import AnswerCut
 from ..llm.prompts import PROMPT_NAMES, Prompt, load_prompt
 from ..llm.provider import Completion, Provider, Request, make_provider
 from ..llm.redact import Redactor
+from ..llm.schema import answer_schema
 from ..models.diagnosis import (
     Diagnosis,
     DiagnosisDraft,
@@ -34,10 +44,12 @@ from ..models.diagnosis import (
     HypothesisDraft,
     Level,
 )
+from ..traces.model import Trace
 from .analyser import AnalyserInput, AnalyserOutput, ContextFile, Usage
 from .findings import Finding
 
 _Model = TypeVar("_Model", bound=BaseModel)
+_MESSAGE_ID = re.compile(r"msg-(\d+)")
 _LOWER = {Level.HIGH: Level.MEDIUM, Level.MEDIUM: Level.LOW, Level.LOW: Level.LOW}
 _ANSWER = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 NO_REDACT_WARNING = (
@@ -90,8 +102,8 @@ class LLMAnalyser:
             {
                 "expected": data.expected,
                 "token_health": _token_health(data),
-                "findings": _findings_text(data.findings),
-                "trace": data.condensed,
+                "findings": fence("FINDINGS", _findings_text(data.findings)),
+                "trace": fence("TRACE", data.condensed),
                 "files": _files_text(data.files),
                 "patterns": _patterns_text(data),
             }
@@ -104,13 +116,15 @@ class LLMAnalyser:
             f"{self.prompts['FAILURE_ANALYST_SYSTEM_PROMPT'].text}\n\n{self.prompts[role].text}"
         )
         return Request(
-            system=system, prompt=prompt, schema_name=name, schema=answer.model_json_schema()
-        )
+            system=system, prompt=prompt, schema_name=name, schema=answer_schema(answer),
+            reasoning=self.settings.reasoning,
+        )  # fmt: skip
 
     def _diagnose(self, data: AnalyserInput, material: str, redactor: Redactor | None) -> Diagnosis:
         request = self._request("DIAGNOSIS_SYSTEM_PROMPT", material, DiagnosisDraft, "diagnosis")
         answer = self._structured(request, DiagnosisDraft, redactor)
-        return verify_diagnosis(data, Diagnosis.model_validate(answer.model_dump()))
+        diagnosis = verify_diagnosis(data, Diagnosis.model_validate(answer.model_dump()))
+        return verify_divergence(data.trace, diagnosis)
 
     def _hypothesise(
         self, data: AnalyserInput, material: str, diagnosis: Diagnosis, redactor: Redactor | None
@@ -142,11 +156,20 @@ class LLMAnalyser:
                 return _parse(self._call(repair).text, model, redactor)
             except (ValidationError, ValueError) as exc:
                 raise ProviderError(
-                    f"{self.name} returned an invalid {request.schema_name} twice",
-                    f"try another model or --provider offline ({_short(str(exc), 160)})",
+                    f"{self.name} returned an invalid {request.schema_name} twice "
+                    f"({_problem(exc)})",
+                    "try another model, or --provider offline",
                 ) from exc
 
     def _call(self, request: Request) -> Completion:
+        """One call; an answer cut at the output limit before any text is retried once, longer."""
+        try:
+            return self._send(request)
+        except AnswerCut:
+            longer = replace(request, max_output_tokens=request.max_output_tokens * 2)
+            return self._send(longer)
+
+    def _send(self, request: Request) -> Completion:
         try:
             completion = self.provider.complete(request)
         except RefineryError as exc:
@@ -156,7 +179,8 @@ class LLMAnalyser:
         self._record(
             request,
             {"response": completion.text, "model": completion.model,
-             "input_tokens": completion.input_tokens, "output_tokens": completion.output_tokens},
+             "input_tokens": completion.input_tokens, "output_tokens": completion.output_tokens,
+             "thinking_tokens": completion.thinking_tokens},
         )  # fmt: skip
         return completion
 
@@ -172,6 +196,7 @@ class LLMAnalyser:
             input_tokens=self.usage.input_tokens + completion.input_tokens,
             output_tokens=self.usage.output_tokens + completion.output_tokens,
             cost_usd=None if cost is None or previous is None else round(previous + cost, 6),
+            thinking_tokens=self.usage.thinking_tokens + completion.thinking_tokens,
         )
 
     def _record(self, request: Request, outcome: dict[str, Any]) -> None:
@@ -205,6 +230,43 @@ def verify_diagnosis(data: AnalyserInput, diagnosis: Diagnosis) -> Diagnosis:
     return diagnosis.model_copy(update=update)
 
 
+def verify_divergence(trace: Trace, diagnosis: Diagnosis) -> Diagnosis:
+    """Keep the divergence only at a run of the trace, with its position taken from the trace."""
+    step = diagnosis.divergence
+    if step is None:
+        return diagnosis
+    index = next((i for i, run in enumerate(trace.runs) if run.id == step.run_id), None)
+    if index is None:
+        reason = (
+            f"{diagnosis.confidence_reason} (the divergence named run {step.run_id}, "
+            "which is not in the trace, and was dropped)"
+        )
+        return diagnosis.model_copy(update={"divergence": None, "confidence_reason": reason})
+    message = _MESSAGE_ID.fullmatch(step.run_id) if trace.format == "transcript" else None
+    position = int(message.group(1)) if message else index
+    name = step.name.strip() or trace.runs[index].name
+    fixed = step.model_copy(update={"position": position, "name": name})
+    return diagnosis.model_copy(update={"divergence": fixed})
+
+
+def fence(label: str, text: str) -> str:
+    """``text`` between BEGIN/END lines tagged with its digest, so it cannot close its own fence."""
+    tag = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+    body = text if text.endswith("\n") else f"{text}\n"
+    return f"<<<BEGIN {label} {tag}>>>\n{body}<<<END {label} {tag}>>>"
+
+
+def _problem(exc: Exception) -> str:
+    """The first problem of a parse or validation error, on one line."""
+    if isinstance(exc, ValidationError):
+        errors = exc.errors()
+        first = errors[0]
+        where = ".".join(str(part) for part in first["loc"]) or "the answer"
+        more = f", and {len(errors) - 1} more" if len(errors) > 1 else ""
+        return f"{where}: {_short(' '.join(str(first['msg']).split()), 80)}{more}"
+    return _short(" ".join(str(exc).split()), 160)
+
+
 def _version_label(prompts: dict[str, Prompt]) -> str:
     """``V2`` when every prompt has one version, else each name with its own."""
     versions = {prompt.version for prompt in prompts.values()}
@@ -233,14 +295,7 @@ def _restore(value: Any, redactor: Redactor) -> Any:
 
 
 def _with_prompt(request: Request, prompt: str) -> Request:
-    return Request(
-        system=request.system,
-        prompt=prompt,
-        schema_name=request.schema_name,
-        schema=request.schema,
-        max_output_tokens=request.max_output_tokens,
-        temperature=request.temperature,
-    )
+    return replace(request, prompt=prompt)
 
 
 def _edit_retry(
@@ -307,7 +362,7 @@ def _findings_text(findings: Sequence[Finding]) -> str:
 def _files_text(files: Sequence[ContextFile]) -> str:
     if not files:
         return "(no project files: propose edits only to files shown here)"
-    return "\n\n".join(f"### {f.path} ({f.role.value})\n```\n{f.content}\n```" for f in files)
+    return "\n\n".join(f"### {f.path} ({f.role.value})\n{fence('FILE', f.content)}" for f in files)
 
 
 def _token_health(data: AnalyserInput) -> str:
@@ -334,6 +389,8 @@ __all__ = [
     "HypothesisDraft",
     "HypothesisSet",
     "LLMAnalyser",
+    "fence",
     "llm_analyser",
     "verify_diagnosis",
+    "verify_divergence",
 ]
