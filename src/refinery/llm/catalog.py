@@ -65,7 +65,7 @@ class CallPlan:
 
     facts: ModelFacts
     temperature: float | None
-    """The temperature to send; None when the model refuses one or thinks."""
+    """The temperature to send; None when the model takes none."""
     effort: str | None
     """The reasoning level to send (mapped to the model's own); None leaves the default."""
     thinking: bool
@@ -86,9 +86,8 @@ def call_plan(
     allowance: dict[str, int] = _catalog()["thinking_allowance"]
     budget = allowance[reasoning or "medium"] if thinking else 0
     effort = facts.levels.get(reasoning, reasoning) if reasoning else None
-    allowed = facts.temperature and not thinking
     return CallPlan(
-        facts=facts, temperature=temperature if allowed else None, effort=effort,
+        facts=facts, temperature=temperature if facts.temperature else None, effort=effort,
         thinking=thinking, thinking_budget=budget, max_output_tokens=answer_tokens + budget,
     )  # fmt: skip
 
