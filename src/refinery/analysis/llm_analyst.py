@@ -130,7 +130,9 @@ class LLMAnalyser:
         self, data: AnalyserInput, material: str, diagnosis: Diagnosis, redactor: Redactor | None
     ) -> tuple[Hypothesis, ...]:
         shown = _redacted([diagnosis.model_dump_json(indent=1)], redactor)
-        prompt = f"{material}\n\n## Diagnosis\n{shown}"
+        prompt = (
+            f"{material}\n\n## Diagnosis (yours, quoting the trace)\n{fence('DIAGNOSIS', shown)}"
+        )
         request = self._request(
             "HYPOTHESIS_GENERATOR_SYSTEM_PROMPT", prompt, HypothesisSet, "hypotheses"
         )
@@ -305,7 +307,7 @@ def _edit_retry(
     previous = _redacted([found.model_dump_json(indent=1)], redactor)
     return _with_prompt(
         request,
-        f"{request.prompt}\n\n## Your previous answer\n{previous}\n\n"
+        f"{request.prompt}\n\n## Your previous answer\n{fence('ANSWER', previous)}\n\n"
         f"## These edits did not apply\n{_redacted(problems, redactor)}\n\n"
         "Return all hypotheses again. Copy every search text exactly from the file's current "
         "content (use the nearest real lines shown above), long enough to occur exactly once.",

@@ -8,7 +8,8 @@ from .failures import missing_key
 from .provider import Provider, provider
 
 MAX_RETRIES = 3
-TIMEOUT_SECONDS = 120.0
+TIMEOUT_SECONDS = 600.0
+"""Per request: a reasoning model at high effort may think for several minutes before answering."""
 
 
 def _model(settings: Settings, provider: str) -> str:
