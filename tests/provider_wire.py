@@ -10,6 +10,7 @@ Each rule is one the providers document and enforce with an HTTP 400 (the messag
   ``temperature``; ``budget_tokens`` is at least 1024 and below ``max_tokens``; Opus 4.7 and later
   think only adaptively (``enabled`` and a forced tool are refused); adaptive thinking exists from
   the 4.6 models on.
+- Azure OpenAI serves reasoning models only from api-version 2024-12-01-preview on.
 - Gemini: "if $ref is set, no other properties except those starting with $"; ``thinkingLevel`` is
   for Gemini 3, ``thinkingBudget`` for 2.5; thinking models report ``thoughtsTokenCount`` apart
   from ``candidatesTokenCount``.
@@ -221,6 +222,10 @@ def handler(vendor: str, answer: Answer, seen: list[dict[str, Any]]) -> Callable
             "anthropic": lambda: anthropic_problems(body),
             "gemini": lambda: gemini_problems(model, body),
         }[vendor]()
+        version = request.args.get("api-version")  # Azure
+        if version and version < "2024-12-01-preview" and OPENAI_REASONING.match(model):
+            problems.insert(0, f"Model {model} is enabled only for api versions "
+                               "2024-12-01-preview and later")  # fmt: skip
         if problems:
             return _error(400, problems[0], vendor)
         text = json.dumps(answer(body))

@@ -8,6 +8,8 @@ from .failures import missing_key
 from .provider import Provider, provider
 
 MAX_RETRIES = 3
+AZURE_API_VERSION = "2025-04-01-preview"
+"""Azure serves reasoning models (the default) only from 2024-12-01-preview on."""
 TIMEOUT_SECONDS = 600.0
 """Per request: a reasoning model at high effort may think for several minutes before answering."""
 
@@ -47,7 +49,8 @@ def _azure(settings: Settings) -> Provider:
     client = openai.AzureOpenAI(
         api_key=key,
         azure_endpoint=endpoint,
-        api_version=settings.key("OPENAI_API_VERSION", "AZURE_OPENAI_API_VERSION") or "2024-10-21",
+        api_version=settings.key("OPENAI_API_VERSION", "AZURE_OPENAI_API_VERSION")
+        or AZURE_API_VERSION,
         max_retries=MAX_RETRIES,
         timeout=TIMEOUT_SECONDS,
     )
