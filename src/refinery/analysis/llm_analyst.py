@@ -20,7 +20,6 @@ raw answer is appended to ``.refinery/logs/`` as the calls happen.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Sequence
@@ -46,7 +45,7 @@ from ..models.diagnosis import (
 )
 from ..traces.model import Trace
 from .analyser import AnalyserInput, AnalyserOutput, ContextFile, Usage
-from .findings import Finding
+from .llm_material import fence, material_fields
 
 _Model = TypeVar("_Model", bound=BaseModel)
 _MESSAGE_ID = re.compile(r"msg-(\d+)")
@@ -98,16 +97,7 @@ class LLMAnalyser:
         return AnalyserOutput(diagnosis=diagnosis, hypotheses=hypotheses, usage=self.usage)
 
     def _material(self, data: AnalyserInput, redactor: Redactor | None) -> str:
-        text = self.prompts["HOLISTIC_ANALYSIS_TEMPLATE"].text.format_map(
-            {
-                "expected": data.expected,
-                "token_health": _token_health(data),
-                "findings": fence("FINDINGS", _findings_text(data.findings)),
-                "trace": fence("TRACE", data.condensed),
-                "files": _files_text(data.files),
-                "patterns": _patterns_text(data),
-            }
-        )
+        text = self.prompts["HOLISTIC_ANALYSIS_TEMPLATE"].text.format_map(material_fields(data))
         return redactor.redact(text) if redactor else text
 
     def _request(self, role: str, prompt: str, answer: type[BaseModel], name: str) -> Request:
@@ -251,13 +241,6 @@ def verify_divergence(trace: Trace, diagnosis: Diagnosis) -> Diagnosis:
     return diagnosis.model_copy(update={"divergence": fixed})
 
 
-def fence(label: str, text: str) -> str:
-    """``text`` between BEGIN/END lines tagged with its digest, so it cannot close its own fence."""
-    tag = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
-    body = text if text.endswith("\n") else f"{text}\n"
-    return f"<<<BEGIN {label} {tag}>>>\n{body}<<<END {label} {tag}>>>"
-
-
 def _problem(exc: Exception) -> str:
     """The first problem of a parse or validation error, on one line."""
     if isinstance(exc, ValidationError):
@@ -349,40 +332,6 @@ def _redacted(lines: list[str], redactor: Redactor | None) -> str:
 
 def _short(text: str, limit: int = 800) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
-
-
-def _findings_text(findings: Sequence[Finding]) -> str:
-    if not findings:
-        return "(none)"
-    return "\n".join(
-        f"- [{f.severity.value}] {f.kind} in run {f.run_id}: {f.message}\n"
-        f"  evidence: {f.evidence!r}"
-        for f in findings
-    )
-
-
-def _files_text(files: Sequence[ContextFile]) -> str:
-    if not files:
-        return "(no project files: propose edits only to files shown here)"
-    return "\n\n".join(f"### {f.path} ({f.role.value})\n{fence('FILE', f.content)}" for f in files)
-
-
-def _token_health(data: AnalyserInput) -> str:
-    from .tokens import analyse_tokens
-
-    health = analyse_tokens(data.trace).health
-    return f"{health.label.value}: {health.reason}"
-
-
-def _patterns_text(data: AnalyserInput) -> str:
-    from ..knowledge.models import model_family
-    from ..knowledge.patterns import load_patterns
-
-    models = [run.model for run in data.trace.runs if run.model]
-    family = model_family(models[-1] if models else None)
-    chosen = [p for p in load_patterns() if not p.families or family in p.families]
-    lines = [f"- {p.id} ({p.strategy}): {p.title}. {p.rationale}" for p in chosen]
-    return "\n".join(lines) or "(none)"
 
 
 __all__ = [
