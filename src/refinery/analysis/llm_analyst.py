@@ -227,16 +227,15 @@ def verify_divergence(trace: Trace, diagnosis: Diagnosis) -> Diagnosis:
     step = diagnosis.divergence
     if step is None:
         return diagnosis
-    index = next((i for i, run in enumerate(trace.runs) if run.id == step.run_id), None)
-    if index is None:
+    if step.run_id not in trace:
         reason = (
             f"{diagnosis.confidence_reason} (the divergence named run {step.run_id}, "
             "which is not in the trace, and was dropped)"
         )
         return diagnosis.model_copy(update={"divergence": None, "confidence_reason": reason})
     message = _MESSAGE_ID.fullmatch(step.run_id) if trace.format == "transcript" else None
-    position = int(message.group(1)) if message else index
-    name = step.name.strip() or trace.runs[index].name
+    position = int(message.group(1)) if message else trace.position(step.run_id)
+    name = step.name.strip() or trace.runs[trace.position(step.run_id)].name
     fixed = step.model_copy(update={"position": position, "name": name})
     return diagnosis.model_copy(update={"divergence": fixed})
 
