@@ -6,7 +6,8 @@ Each rule is one the providers document and enforce with an HTTP 400 (the messag
   replaces it); a non-reasoning model refuses a reasoning effort. Strict structured output needs
   every object to list all its properties as required, ``additionalProperties: false``, and no
   ``default``.
-- Anthropic: thinking is incompatible with a forced tool (``tool_choice`` ``tool``/``any``) and with
+- Anthropic: strict tools (Claude 4.5 on) need a strict schema without maxItems and with minItems
+  at most 1; thinking is incompatible with a forced tool (``tool_choice`` ``tool``/``any``) and with
   ``temperature``; ``budget_tokens`` is at least 1024 and below ``max_tokens``; Opus 4.7 and later
   think only adaptively (``enabled`` and a forced tool are refused); adaptive thinking exists from
   the 4.6 models on.
@@ -31,6 +32,9 @@ OPENAI_REASONING = re.compile(r"^(o\d|gpt-5(?!-chat)|gpt-6)")
 CLAUDE_ADAPTIVE_ONLY = re.compile(r"^claude-(opus-4-[78]|(opus|sonnet|haiku)-5|mythos|fable)")
 CLAUDE_ADAPTIVE = re.compile(
     r"^claude-(opus-4-[678]|sonnet-4-6|(opus|sonnet|haiku)-5|mythos|fable)"
+)
+CLAUDE_STRICT = re.compile(
+    r"^claude-((opus|sonnet|haiku)-4-[5-9]|(opus|sonnet|haiku)-5|mythos|fable)"
 )
 GEMINI_THINKS = re.compile(r"^gemini-(2\.5|3)")
 THINKING_TOKENS = 700
@@ -101,16 +105,10 @@ def openai_problems(body: dict[str, Any], api: str) -> list[str]:
 
 def anthropic_problems(body: dict[str, Any]) -> list[str]:
     """What Anthropic answers 400 to, for a Messages body."""
-    model, problems = body["model"], []
+    model = body["model"]
     thinking = body.get("thinking")
     forced = body.get("tool_choice", {}).get("type") in ("tool", "any")
-    if CLAUDE_ADAPTIVE_ONLY.match(model):
-        if forced:
-            problems.append("Thinking may not be enabled when tool_choice forces tool use.")
-        if thinking and thinking.get("type") != "adaptive":
-            problems.append(f"thinking.type: {thinking.get('type')} is not supported by {model}.")
-        if "temperature" in body:
-            problems.append(f"temperature is deprecated for {model}.")
+    problems = _adaptive_only_problems(body, forced) if CLAUDE_ADAPTIVE_ONLY.match(model) else []
     if thinking and forced:
         problems.append("Thinking may not be enabled when tool_choice forces tool use.")
     if thinking and "temperature" in body:
@@ -121,6 +119,32 @@ def anthropic_problems(body: dict[str, Any]) -> list[str]:
         budget = thinking.get("budget_tokens", 0)
         if budget < 1024 or budget >= body["max_tokens"]:
             problems.append("thinking.budget_tokens must be ≥ 1024 and less than max_tokens.")
+    for tool in body.get("tools", []):
+        if tool.get("strict"):
+            problems += _claude_strict_problems(model, tool["input_schema"])
+    return problems
+
+
+def _adaptive_only_problems(body: dict[str, Any], forced: bool) -> list[str]:
+    """Opus 4.7 and later always think, adaptively, and take no temperature."""
+    model, thinking, problems = body["model"], body.get("thinking"), []
+    if forced:
+        problems.append("Thinking may not be enabled when tool_choice forces tool use.")
+    if thinking and thinking.get("type") != "adaptive":
+        problems.append(f"thinking.type: {thinking.get('type')} is not supported by {model}.")
+    if "temperature" in body:
+        problems.append(f"temperature is deprecated for {model}.")
+    return problems
+
+
+def _claude_strict_problems(model: str, schema: dict[str, Any]) -> list[str]:
+    """Claude's strict tool use: 4.5 models on, OpenAI-like strict rules, no array bounds > 1."""
+    if not CLAUDE_STRICT.match(model):
+        return [f"strict tool use is not supported by {model}."]
+    problems = strict_schema_problems(schema)
+    for path, node in _walk(schema):
+        if "maxItems" in node or node.get("minItems", 0) > 1:
+            problems.append(f"{path}: maxItems, and minItems above 1, are not supported.")
     return problems
 
 

@@ -19,6 +19,7 @@ from werkzeug import Request as WsgiRequest
 from werkzeug import Response
 
 from provider_wire import PATHS, THINKING_TOKENS, handler
+from refinery.analysis.llm_analyst import HypothesisSet
 from refinery.config import Settings
 from refinery.errors import ConfigError, ProviderError
 from refinery.llm.catalog import default_model
@@ -138,7 +139,20 @@ def test_claude_thinking_offers_the_tool_and_says_to_use_it(httpserver: HTTPServ
     assert body["output_config"] == {"effort": "medium"}
     assert body["tool_choice"] == {"type": "auto"} and "temperature" not in body
     assert body["system"].endswith("Give your answer only by calling the diagnosis tool, once.")
-    assert body["tools"][0]["input_schema"] == SCHEMA
+    assert body["tools"][0]["input_schema"] == SCHEMA and body["tools"][0]["strict"] is True
+
+
+def test_claude_strict_tool_leaves_array_bounds_to_validation(httpserver: HTTPServer) -> None:
+    seen = _serve(httpserver, "anthropic")
+    schema = answer_schema(HypothesisSet)
+    request = replace(REQUEST, schema_name="hypotheses", schema=schema)
+    for model in ("claude-haiku-4-5", "claude-3-7-sonnet-latest"):
+        make_provider(_settings("anthropic", httpserver, model, None)).complete(request)
+    strict, older = (body["tools"][0] for body in seen)
+    hypotheses = strict["input_schema"]["properties"]["hypotheses"]
+    assert strict["strict"] is True and "maxItems" not in hypotheses
+    assert hypotheses["minItems"] == 1
+    assert "strict" not in older and older["input_schema"] == schema
 
 
 def test_the_stand_ins_refuse_what_the_services_refuse(httpserver: HTTPServer) -> None:

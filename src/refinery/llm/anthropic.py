@@ -1,7 +1,9 @@
 """Anthropic Messages over the official ``anthropic`` SDK.
 
 Structured output uses the mechanism every Claude model supports: one tool whose ``input_schema``
-is the answer's JSON schema; the tool call's input is the answer. Without thinking the tool is
+is the answer's JSON schema; the tool call's input is the answer. Claude 4.5 and later mark the
+tool ``strict``, so the input is guaranteed to match the schema (within Claude's subset: array
+bounds are left to validation). Without thinking the tool is
 forced with ``tool_choice``. Thinking (``--reasoning``, or a model that always thinks, such as Opus
 4.7) cannot be combined with a forced tool or a temperature, so then the tool is offered with
 ``tool_choice: auto`` and the instructions say to answer through it; models with adaptive thinking
@@ -16,6 +18,7 @@ from typing import Any
 from .catalog import CallPlan, call_plan
 from .failures import check_answer, sdk_errors
 from .provider import Completion, Request
+from .schema import bounded_arrays_dropped
 
 
 class AnthropicProvider:
@@ -42,8 +45,10 @@ def message_params(model: str, request: Request) -> dict[str, Any]:
         model, reasoning=request.reasoning, answer_tokens=request.max_output_tokens,
         temperature=request.temperature,
     )  # fmt: skip
-    tool = {"name": request.schema_name, "input_schema": request.schema,
-            "description": f"Submit the {request.schema_name}."}  # fmt: skip
+    tool: dict[str, Any] = {"name": request.schema_name, "input_schema": request.schema,
+                            "description": f"Submit the {request.schema_name}."}  # fmt: skip
+    if plan.facts.strict_tool:
+        tool.update(strict=True, input_schema=bounded_arrays_dropped(request.schema))
     params: dict[str, Any] = {
         "model": model,
         "system": request.system,

@@ -46,6 +46,8 @@ class ModelFacts:
     """Reasons even when not asked to."""
     levels: dict[str, str]
     """Low/medium/high mapped onto the model's own levels, where they differ."""
+    strict_tool: bool = False
+    """Claude: the answer tool can be marked ``strict`` (its input then matches the schema)."""
 
 
 def model_facts(model: str) -> ModelFacts:
@@ -56,6 +58,7 @@ def model_facts(model: str) -> ModelFacts:
     return ModelFacts(
         temperature=bool(row["temperature"]), reasoning=str(row["reasoning"]),
         thinks=bool(row["thinks"]), levels=dict(row.get("levels", {})),
+        strict_tool=bool(row.get("strict_tool", False)),
     )  # fmt: skip
 
 

@@ -51,3 +51,23 @@ def _strict(node: Any) -> Any:
         result["required"] = list(result["properties"])
         result["additionalProperties"] = False
     return result
+
+
+def bounded_arrays_dropped(schema: Any) -> Any:
+    """``schema`` within Claude's strict subset: no ``maxItems``, ``minItems`` only 0 or 1.
+
+    The bounds still hold: the answer is validated against its pydantic model afterwards.
+    """
+    if isinstance(schema, list):
+        return [bounded_arrays_dropped(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    result = {key: bounded_arrays_dropped(value) for key, value in schema.items()}
+    if "properties" in schema:
+        result["properties"] = {
+            k: bounded_arrays_dropped(v) for k, v in schema["properties"].items()
+        }
+    result.pop("maxItems", None)
+    if result.get("minItems", 0) > 1:
+        result["minItems"] = 1
+    return result
