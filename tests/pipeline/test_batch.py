@@ -311,6 +311,25 @@ def test_resume_picks_up_each_stage_after_an_interruption(
     assert load_analysis(settings, result.analysis_id) == result  # a resumed analysis is kept too
 
 
+def test_resume_sends_the_reasoning_level_it_was_submitted_with(
+    httpserver: HTTPServer, project: Path
+) -> None:
+    state = serve_openai(httpserver, polls_to_end=2)
+    settings = Settings(**{**_settings("openai", httpserver, project, "gpt-5.5").__dict__,
+                           "reasoning": "high"})  # fmt: skip
+    _, interrupted = _interrupt_after(1)
+    with pytest.raises(ProviderError):
+        analyze_batch(
+            "trace.json", project="billing", expected=EXPECTED, options=OPTIONS,
+            settings=settings, sleep=interrupted,
+        )  # fmt: skip
+    assert load_record(settings, "batch_1").reasoning == "high"
+
+    result = resume_batch("batch_1", Settings(repo_root=project, env=settings.env))
+    assert [line["body"]["reasoning"] for line in state.submitted] == [{"effort": "high"}] * 2
+    assert result.usage.thinking_tokens == 2 * THINKING_TOKENS
+
+
 def test_resume_refuses_when_the_inputs_changed(httpserver: HTTPServer, project: Path) -> None:
     serve_openai(httpserver)
     settings = _settings("openai", httpserver, project)
