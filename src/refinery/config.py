@@ -53,6 +53,8 @@ class Settings:
     """Log raw prompts and responses; show tracebacks."""
     redact: bool = True
     """Redact keys and personal data before anything goes to an LLM (off with ``--no-redact``)."""
+    reasoning: str | None = None
+    """``--reasoning`` or REFINERY_REASONING: low, medium or high; None keeps the model default."""
 
     @property
     def state_dir(self) -> Path:
@@ -82,6 +84,7 @@ def load_settings(repo_root: Path | None = None, **flags: Any) -> Settings:
         provider=env.get("REFINERY_PROVIDER") or None,
         model=env.get("REFINERY_MODEL") or None,
         base_url=env.get("REFINERY_BASE_URL") or None,
+        reasoning=(env.get("REFINERY_REASONING") or "").strip().lower() or None,
     )
     ttl = env.get("REFINERY_CACHE_TTL")
     if ttl and ttl.isdigit():

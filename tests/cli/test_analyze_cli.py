@@ -57,6 +57,7 @@ def test_json_output_follows_the_spec_contract(agent_repo: Path) -> None:
         "input_tokens": 0,
         "output_tokens": 0,
         "cost_usd": None,
+        "thinking_tokens": 0,
     }
     diagnosis = data["diagnosis"]
     assert diagnosis["confidence"] in {"high", "medium", "low"}

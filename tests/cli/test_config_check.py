@@ -138,3 +138,23 @@ def test_nothing_configured_means_offline_and_exit_0(clean_env: pytest.MonkeyPat
     assert not [e for e in report["endpoints"] if e["configured"] or e["reachable"] is not None]
     langsmith = report["endpoints"][0]
     assert langsmith["detail"] == "set LANGSMITH_API_KEY or LANGCHAIN_API_KEY"
+
+
+def test_each_provider_says_which_model_and_settings_it_would_use(
+    clean_env: pytest.MonkeyPatch,
+) -> None:
+    clean_env.setenv("REFINERY_REASONING", "high")
+    result = CliRunner().invoke(app, ["config-check", "--json"])
+
+    providers = {e["name"]: e for e in json.loads(result.stdout)["endpoints"]
+                 if e["kind"] == "provider"}  # fmt: skip
+    assert providers["openai"]["model"] == "gpt-5.5"
+    assert providers["openai"]["call"] == (
+        "no temperature, reasoning high, up to 40768 output tokens (32768 for thinking)"
+    )
+    assert providers["gemini"]["call"].startswith("temperature 0.0, reasoning high")
+    assert providers["openai-compatible"]["call"] == (
+        "llama3.1 has no reasoning setting: drop --reasoning or choose a reasoning model with "
+        "--model"
+    )
+    assert all(e["model"] is None for e in json.loads(result.stdout)["endpoints"][:2])

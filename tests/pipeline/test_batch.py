@@ -1,6 +1,8 @@
 """Batch mode through the official SDKs: submit → poll → fetch, and resume after an interruption.
 
-Loopback servers speak OpenAI's Batch API (files and batches) and Anthropic's Message Batches.
+Loopback servers speak OpenAI's Batch API (files and batches, each line a ``/v1/responses`` request)
+and Anthropic's Message Batches; each batched request is checked against the provider's rules
+(``provider_wire``) and fails inside the batch, as it would there, when it breaks one.
 """
 
 from __future__ import annotations
@@ -19,10 +21,18 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request as WsgiRequest
 from werkzeug import Response
 
+from provider_wire import (
+    THINKING_TOKENS,
+    anthropic_problems,
+    message_answer,
+    openai_problems,
+    responses_answer,
+)
 from refinery.analysis.llm_analyst import HypothesisSet
 from refinery.config import Settings
 from refinery.errors import ConfigError, InputError, ProviderError
 from refinery.llm.batch import batches_dir, load_record
+from refinery.llm.schema import answer_schema
 from refinery.models.diagnosis import DiagnosisDraft
 from refinery.pipeline import (
     AnalyzeOptions,
@@ -91,21 +101,11 @@ def _json(body: Any, status: int = 200) -> Response:
 def _openai_batch(batch_id: str, status: str, output: str | None = None) -> dict[str, Any]:
     done = 1 if status == "completed" else 0
     return {
-        "id": batch_id, "object": "batch", "endpoint": "/v1/chat/completions", "errors": None,
+        "id": batch_id, "object": "batch", "endpoint": "/v1/responses", "errors": None,
         "input_file_id": f"file-in-{batch_id}", "completion_window": "24h", "status": status,
         "output_file_id": output, "error_file_id": None, "created_at": 1764133200,
         "request_counts": {"total": 1, "completed": done, "failed": 0},
         "metadata": {"created_by": "refinery"},
-    }  # fmt: skip
-
-
-def _chat_completion(answer: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": "chatcmpl-b1", "object": "chat.completion", "created": 1,
-        "model": "gpt-4.1-2025-04-14",
-        "choices": [{"index": 0, "finish_reason": "stop",
-                     "message": {"role": "assistant", "content": json.dumps(answer)}}],
-        "usage": {"prompt_tokens": 1000, "completion_tokens": 200, "total_tokens": 1200},
     }  # fmt: skip
 
 
@@ -129,7 +129,7 @@ def serve_openai(
     def create(request: WsgiRequest) -> Response:
         state.record(request)
         body = json.loads(request.get_data())
-        assert body["endpoint"] == "/v1/chat/completions" and body["completion_window"] == "24h"
+        assert body["endpoint"] == "/v1/responses" and body["completion_window"] == "24h"
         return _json(_openai_batch(f"batch_{body['input_file_id'][8:]}", "validating"))
 
     def retrieve(request: WsgiRequest) -> Response:
@@ -142,10 +142,18 @@ def serve_openai(
     def content(request: WsgiRequest) -> Response:
         state.record(request)
         line = state.submitted[int(request.path.split("/")[3][9:]) - 1]
-        name = line["body"]["response_format"]["json_schema"]["name"]
+        body = line["body"]
+        problems = openai_problems(body, "responses")
+        text = json.dumps(_answer(body["text"]["format"]["name"]))
+        error = {"error": {"message": problems[0] if problems else "", "type": "invalid_request"}}
+        reply = (
+            {"status_code": 400, "request_id": "req_1", "body": error}
+            if problems
+            else {"status_code": 200, "request_id": "req_1",
+                  "body": responses_answer(body["model"], text, body)}
+        )  # fmt: skip
         output = {"id": "batch_req_1", "custom_id": line["custom_id"], "error": None,
-                  "response": {"status_code": 200, "request_id": "req_1",
-                               "body": _chat_completion(_answer(name))}}  # fmt: skip
+                  "response": reply}  # fmt: skip
         return Response(json.dumps(output) + "\n", content_type="application/octet-stream")
 
     server.expect_request("/v1/files", method="POST").respond_with_handler(upload)
@@ -188,18 +196,15 @@ def serve_anthropic(server: HTTPServer, polls_to_end: int = 2) -> BatchServer:
     def results(request: WsgiRequest) -> Response:
         state.record(request)
         entry = state.submitted[int(request.path.split("/")[4][9:]) - 1]
-        name = entry["params"]["tool_choice"]["name"]
-        message = {
-            "id": "msg_b1", "type": "message", "role": "assistant",
-            "model": "claude-sonnet-4-6", "stop_reason": "tool_use", "stop_sequence": None,
-            "content": [{"type": "tool_use", "id": "toolu_1", "name": name,
-                         "input": _answer(name)}],
-            "usage": {"input_tokens": 3000, "output_tokens": 500},
-        }  # fmt: skip
-        line = {
-            "custom_id": entry["custom_id"],
-            "result": {"type": "succeeded", "message": message},
-        }
+        params = entry["params"]
+        problems = anthropic_problems(params)
+        message = message_answer(params, _answer(params["tools"][0]["name"]))
+        result = (
+            {"type": "errored", "error": {"type": "error", "error": {
+                "type": "invalid_request_error", "message": problems[0]}}}
+            if problems else {"type": "succeeded", "message": message}
+        )  # fmt: skip
+        line = {"custom_id": entry["custom_id"], "result": result}
         return Response(json.dumps(line) + "\n", content_type="application/binary")
 
     server.expect_request("/v1/messages/batches", method="POST").respond_with_handler(create)
@@ -220,12 +225,12 @@ def project(git_repo: Path) -> Path:
     return git_repo
 
 
-def _settings(vendor: str, server: HTTPServer, root: Path) -> Settings:
+def _settings(vendor: str, server: HTTPServer, root: Path, model: str | None = None) -> Settings:
     env = {
         "openai": {"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": server.url_for("/v1")},
         "anthropic": {"ANTHROPIC_API_KEY": "sk-ant-test", "ANTHROPIC_BASE_URL": server.url_for("")},
     }[vendor]
-    return Settings(provider=vendor, env=env, repo_root=root)
+    return Settings(provider=vendor, env=env, repo_root=root, model=model)
 
 
 OPTIONS = AnalyzeOptions(context=ContextRequest(prompt_files=("prompts/system.txt",)))
@@ -243,30 +248,34 @@ def _interrupt_after(calls: int) -> tuple[list[float], Callable[[float], None]]:
     return pauses, sleep
 
 
+@pytest.mark.parametrize(
+    ("model", "thinking", "price"), [("gpt-4.1", 0, (2.0, 8.0)), ("gpt-5.5", 700, (5.0, 30.0))]
+)
 def test_openai_batch_submits_files_polls_and_fetches(
-    httpserver: HTTPServer, project: Path
+    httpserver: HTTPServer, project: Path, model: str, thinking: int, price: tuple[float, float]
 ) -> None:
     state = serve_openai(httpserver, polls_to_end=3)
     events: list[ProgressEvent] = []
     pauses, sleep = _interrupt_after(0)
     result = analyze_batch(
         project / "trace.json", project="billing", expected=EXPECTED, options=OPTIONS,
-        settings=_settings("openai", httpserver, project), on_progress=events.append, sleep=sleep,
+        settings=_settings("openai", httpserver, project, model), on_progress=events.append,
+        sleep=sleep,
     )  # fmt: skip
 
     diagnosis_line, hypotheses_line = state.submitted
-    assert diagnosis_line["url"] == "/v1/chat/completions" and diagnosis_line["method"] == "POST"
-    schema = diagnosis_line["body"]["response_format"]["json_schema"]
-    assert schema["schema"] == DiagnosisDraft.model_json_schema()
-    assert hypotheses_line["body"]["response_format"]["json_schema"]["schema"] == (
-        HypothesisSet.model_json_schema()
-    )
+    assert diagnosis_line["url"] == "/v1/responses" and diagnosis_line["method"] == "POST"
+    schema = diagnosis_line["body"]["text"]["format"]
+    assert schema["schema"] == answer_schema(DiagnosisDraft) and schema["strict"] is True
+    assert hypotheses_line["body"]["text"]["format"]["schema"] == answer_schema(HypothesisSet)
     assert not [value for raw in state.raw for value in PLANTED if value in raw]
     assert pauses == [5.0, 10.0, 5.0, 10.0]
     assert any("submitted openai batch batch_1 (diagnosis)" in e.message for e in events)
     assert [(e.done, e.total) for e in events if "in_progress" in e.message][0] == (0, 1)
     assert result.diagnosis.evidence[0].verified and result.hypotheses[0].valid
-    assert result.usage.cost_usd == pytest.approx(0.5 * (2000 * 2.0 + 400 * 8.0) / 1e6)
+    output = 600 + 2 * thinking
+    assert (result.usage.output_tokens, result.usage.thinking_tokens) == (output, 2 * thinking)
+    assert result.usage.cost_usd == pytest.approx(0.5 * (2400 * price[0] + output * price[1]) / 1e6)
     assert load_record(Settings(repo_root=project), "batch_2").answer is not None
 
 
@@ -302,6 +311,25 @@ def test_resume_picks_up_each_stage_after_an_interruption(
     assert load_analysis(settings, result.analysis_id) == result  # a resumed analysis is kept too
 
 
+def test_resume_sends_the_reasoning_level_it_was_submitted_with(
+    httpserver: HTTPServer, project: Path
+) -> None:
+    state = serve_openai(httpserver, polls_to_end=2)
+    settings = Settings(**{**_settings("openai", httpserver, project, "gpt-5.5").__dict__,
+                           "reasoning": "high"})  # fmt: skip
+    _, interrupted = _interrupt_after(1)
+    with pytest.raises(ProviderError):
+        analyze_batch(
+            "trace.json", project="billing", expected=EXPECTED, options=OPTIONS,
+            settings=settings, sleep=interrupted,
+        )  # fmt: skip
+    assert load_record(settings, "batch_1").reasoning == "high"
+
+    result = resume_batch("batch_1", Settings(repo_root=project, env=settings.env))
+    assert [line["body"]["reasoning"] for line in state.submitted] == [{"effort": "high"}] * 2
+    assert result.usage.thinking_tokens == 2 * THINKING_TOKENS
+
+
 def test_resume_refuses_when_the_inputs_changed(httpserver: HTTPServer, project: Path) -> None:
     serve_openai(httpserver)
     settings = _settings("openai", httpserver, project)
@@ -319,24 +347,35 @@ def test_resume_refuses_when_the_inputs_changed(httpserver: HTTPServer, project:
     assert str(caught.value).startswith("batch batch_1 no longer matches the analysis")
 
 
-def test_anthropic_message_batch_round_trip(httpserver: HTTPServer, project: Path) -> None:
+@pytest.mark.parametrize(
+    ("model", "choice"),
+    [("claude-haiku-4-5", {"type": "tool", "name": "diagnosis"}),
+     ("claude-opus-4-7", {"type": "auto"})],
+)  # fmt: skip
+def test_anthropic_message_batch_round_trip(
+    httpserver: HTTPServer, project: Path, model: str, choice: dict[str, str]
+) -> None:
     state = serve_anthropic(httpserver)
     pauses, sleep = _interrupt_after(0)
     result = analyze_batch(
         "trace.json", project="billing", expected=EXPECTED, options=OPTIONS,
-        settings=_settings("anthropic", httpserver, project), sleep=sleep,
+        settings=_settings("anthropic", httpserver, project, model), sleep=sleep,
     )  # fmt: skip
 
     params = state.submitted[0]["params"]
     assert state.submitted[0]["custom_id"] == "refinery-diagnosis"
-    assert params["tool_choice"] == {"type": "tool", "name": "diagnosis"}
-    assert params["tools"][0]["input_schema"] == DiagnosisDraft.model_json_schema()
-    assert params["model"] == "claude-sonnet-4-6"
+    assert params["tool_choice"] == choice
+    assert params["tools"][0]["input_schema"] == answer_schema(DiagnosisDraft)
+    assert params["model"] == model
     assert not [value for raw in state.raw for value in PLANTED if value in raw]
     assert pauses == [5.0, 5.0]
-    assert result.analyser.model == "claude-sonnet-4-6" and result.hypotheses[0].valid
-    assert result.usage.llm_calls == 2
-    assert result.usage.cost_usd == pytest.approx(0.5 * (6000 * 3.0 + 1000 * 15.0) / 1e6)
+    assert result.analyser.model == model and result.hypotheses[0].valid
+    thinking = 2 * THINKING_TOKENS if choice["type"] == "auto" else 0
+    assert result.usage.llm_calls == 2 and result.usage.thinking_tokens == thinking
+    assert result.usage.cost_usd == pytest.approx(
+        0.5 * (4000 * (1.0 if "haiku" in model else 5.0)
+               + (800 + thinking) * (5.0 if "haiku" in model else 25.0)) / 1e6
+    )  # fmt: skip
     assert sorted(p.name for p in batches_dir(Settings(repo_root=project)).iterdir()) == [
         "msgbatch_1.json", "msgbatch_2.json"
     ]  # fmt: skip

@@ -62,9 +62,11 @@ class Usage(BaseModel):
     input_tokens: int = 0
     """Tokens sent."""
     output_tokens: int = 0
-    """Tokens received."""
+    """Tokens received and billed as output, thinking included."""
     cost_usd: float | None = None
-    """Estimated cost in US dollars, when the price is known."""
+    """Estimated cost in US dollars, when the price is known (thinking billed as output)."""
+    thinking_tokens: int = 0
+    """Of ``output_tokens``, those the model spent thinking (reasoning models)."""
 
 
 class AnalyserOutput(BaseModel):

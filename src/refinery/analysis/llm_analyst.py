@@ -13,22 +13,31 @@ itself (whether a quote is verified, whether an edit applies); they are converte
 and ``Hypothesis``. An answer that is not valid JSON for its schema gets one repair round trip.
 Evidence quotes are checked verbatim against the trace (unverified ones are flagged and lower the
 confidence); edits are checked against the files, with one retry showing the model the nearest real
-lines. With ``settings.verbose`` every prompt and raw answer is appended to ``.refinery/logs/`` as
-the calls happen.
+lines. The divergence step the model names must be a run of the trace (its position is taken from
+the trace, not from the model's counting). The trace, the findings and the project's files are
+fenced between ``<<<BEGIN … tag>>>``/``<<<END … tag>>>`` lines whose tag is a digest of the content,
+so no text inside can close its own fence; the system prompt says that what is fenced is material
+to analyse, never instructions. An answer cut at the output limit before any text (a model that
+thought too long) is retried once with twice the limit. With ``settings.verbose`` every prompt and
+raw answer is appended to ``.refinery/logs/`` as the calls happen.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..config import Settings
 from ..errors import ProviderError, RefineryError
+from ..llm.failures import AnswerCut
 from ..llm.prompts import PROMPT_NAMES, Prompt, load_prompt
 from ..llm.provider import Completion, Provider, Request, make_provider
+from ..llm.schema import answer_schema
 from ..models.diagnosis import (
     Diagnosis,
     DiagnosisDraft,
@@ -39,10 +48,12 @@ from ..models.diagnosis import (
     Level,
 )
 from ..redaction import Redactor, text_redactor
+from ..traces.model import Trace
 from .analyser import AnalyserInput, AnalyserOutput, ContextFile, Usage
-from .findings import Finding
+from .llm_material import fence, material_fields
 
 _Model = TypeVar("_Model", bound=BaseModel)
+_MESSAGE_ID = re.compile(r"msg-(\d+)")
 _LOWER = {Level.HIGH: Level.MEDIUM, Level.MEDIUM: Level.LOW, Level.LOW: Level.LOW}
 _ANSWER = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 NO_REDACT_WARNING = (
@@ -91,16 +102,7 @@ class LLMAnalyser:
         return AnalyserOutput(diagnosis=diagnosis, hypotheses=hypotheses, usage=self.usage)
 
     def _material(self, data: AnalyserInput, redactor: Redactor | None) -> str:
-        text = self.prompts["HOLISTIC_ANALYSIS_TEMPLATE"].text.format_map(
-            {
-                "expected": data.expected,
-                "token_health": _token_health(data),
-                "findings": _findings_text(data.findings),
-                "trace": data.condensed,
-                "files": _files_text(data.files),
-                "patterns": _patterns_text(data),
-            }
-        )
+        text = self.prompts["HOLISTIC_ANALYSIS_TEMPLATE"].text.format_map(material_fields(data))
         return redactor.redact(text) if redactor else text
 
     def _request(self, role: str, prompt: str, answer: type[BaseModel], name: str) -> Request:
@@ -109,20 +111,24 @@ class LLMAnalyser:
             f"{self.prompts['FAILURE_ANALYST_SYSTEM_PROMPT'].text}\n\n{self.prompts[role].text}"
         )
         return Request(
-            system=system, prompt=prompt, schema_name=name, schema=answer.model_json_schema()
-        )
+            system=system, prompt=prompt, schema_name=name, schema=answer_schema(answer),
+            reasoning=self.settings.reasoning,
+        )  # fmt: skip
 
     def _diagnose(self, data: AnalyserInput, material: str, redactor: Redactor | None) -> Diagnosis:
         request = self._request("DIAGNOSIS_SYSTEM_PROMPT", material, DiagnosisDraft, "diagnosis")
         answer = self._structured(request, DiagnosisDraft, redactor)
         settled = _settle_diagnosis(answer, redactor) if redactor else answer
-        return verify_diagnosis(data, Diagnosis.model_validate(settled.model_dump()))
+        diagnosis = verify_diagnosis(data, Diagnosis.model_validate(settled.model_dump()))
+        return verify_divergence(data.trace, diagnosis)
 
     def _hypothesise(
         self, data: AnalyserInput, material: str, diagnosis: Diagnosis, redactor: Redactor | None
     ) -> tuple[Hypothesis, ...]:
         shown = _redacted([diagnosis.model_dump_json(indent=1)], redactor)
-        prompt = f"{material}\n\n## Diagnosis\n{shown}"
+        prompt = (
+            f"{material}\n\n## Diagnosis (yours, quoting the trace)\n{fence('DIAGNOSIS', shown)}"
+        )
         request = self._request(
             "HYPOTHESIS_GENERATOR_SYSTEM_PROMPT", prompt, HypothesisSet, "hypotheses"
         )
@@ -150,11 +156,20 @@ class LLMAnalyser:
                 return _parse(self._call(repair).text, model)
             except (ValidationError, ValueError) as exc:
                 raise ProviderError(
-                    f"{self.name} returned an invalid {request.schema_name} twice",
-                    f"try another model or --provider offline ({_short(str(exc), 160)})",
+                    f"{self.name} returned an invalid {request.schema_name} twice "
+                    f"({_problem(exc)})",
+                    "try another model, or --provider offline",
                 ) from exc
 
     def _call(self, request: Request) -> Completion:
+        """One call; an answer cut at the output limit before any text is retried once, longer."""
+        try:
+            return self._send(request)
+        except AnswerCut:
+            longer = replace(request, max_output_tokens=request.max_output_tokens * 2)
+            return self._send(longer)
+
+    def _send(self, request: Request) -> Completion:
         try:
             completion = self.provider.complete(request)
         except RefineryError as exc:
@@ -164,7 +179,8 @@ class LLMAnalyser:
         self._record(
             request,
             {"response": completion.text, "model": completion.model,
-             "input_tokens": completion.input_tokens, "output_tokens": completion.output_tokens},
+             "input_tokens": completion.input_tokens, "output_tokens": completion.output_tokens,
+             "thinking_tokens": completion.thinking_tokens},
         )  # fmt: skip
         return completion
 
@@ -180,6 +196,7 @@ class LLMAnalyser:
             input_tokens=self.usage.input_tokens + completion.input_tokens,
             output_tokens=self.usage.output_tokens + completion.output_tokens,
             cost_usd=None if cost is None or previous is None else round(previous + cost, 6),
+            thinking_tokens=self.usage.thinking_tokens + completion.thinking_tokens,
         )
 
     def _record(self, request: Request, outcome: dict[str, Any]) -> None:
@@ -211,6 +228,35 @@ def verify_diagnosis(data: AnalyserInput, diagnosis: Diagnosis) -> Diagnosis:
             "evidence quotes were not found verbatim in the trace)"
         )
     return diagnosis.model_copy(update=update)
+
+
+def verify_divergence(trace: Trace, diagnosis: Diagnosis) -> Diagnosis:
+    """Keep the divergence only at a run of the trace, with its position taken from the trace."""
+    step = diagnosis.divergence
+    if step is None:
+        return diagnosis
+    if step.run_id not in trace:
+        reason = (
+            f"{diagnosis.confidence_reason} (the divergence named run {step.run_id}, "
+            "which is not in the trace, and was dropped)"
+        )
+        return diagnosis.model_copy(update={"divergence": None, "confidence_reason": reason})
+    message = _MESSAGE_ID.fullmatch(step.run_id) if trace.format == "transcript" else None
+    position = int(message.group(1)) if message else trace.position(step.run_id)
+    name = step.name.strip() or trace.runs[trace.position(step.run_id)].name
+    fixed = step.model_copy(update={"position": position, "name": name})
+    return diagnosis.model_copy(update={"divergence": fixed})
+
+
+def _problem(exc: Exception) -> str:
+    """The first problem of a parse or validation error, on one line."""
+    if isinstance(exc, ValidationError):
+        errors = exc.errors()
+        first = errors[0]
+        where = ".".join(str(part) for part in first["loc"]) or "the answer"
+        more = f", and {len(errors) - 1} more" if len(errors) > 1 else ""
+        return f"{where}: {_short(' '.join(str(first['msg']).split()), 80)}{more}"
+    return _short(" ".join(str(exc).split()), 160)
 
 
 def _version_label(prompts: dict[str, Prompt]) -> str:
@@ -276,14 +322,7 @@ def _settle_edit(edit: Edit, redactor: Redactor, content: str) -> Edit:
 
 
 def _with_prompt(request: Request, prompt: str) -> Request:
-    return Request(
-        system=request.system,
-        prompt=prompt,
-        schema_name=request.schema_name,
-        schema=request.schema,
-        max_output_tokens=request.max_output_tokens,
-        temperature=request.temperature,
-    )
+    return replace(request, prompt=prompt)
 
 
 def _edit_retry(
@@ -293,7 +332,7 @@ def _edit_retry(
     previous = _redacted([found.model_dump_json(indent=1)], redactor)
     return _with_prompt(
         request,
-        f"{request.prompt}\n\n## Your previous answer\n{previous}\n\n"
+        f"{request.prompt}\n\n## Your previous answer\n{fence('ANSWER', previous)}\n\n"
         f"## These edits did not apply\n{_redacted(problems, redactor)}\n\n"
         "Return all hypotheses again. Copy every search text exactly from the file's current "
         "content (use the nearest real lines shown above), long enough to occur exactly once.",
@@ -328,46 +367,14 @@ def _short(text: str, limit: int = 800) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-def _findings_text(findings: Sequence[Finding]) -> str:
-    if not findings:
-        return "(none)"
-    return "\n".join(
-        f"- [{f.severity.value}] {f.kind} in run {f.run_id}: {f.message}\n"
-        f"  evidence: {f.evidence!r}"
-        for f in findings
-    )
-
-
-def _files_text(files: Sequence[ContextFile]) -> str:
-    if not files:
-        return "(no project files: propose edits only to files shown here)"
-    return "\n\n".join(f"### {f.path} ({f.role.value})\n```\n{f.content}\n```" for f in files)
-
-
-def _token_health(data: AnalyserInput) -> str:
-    from .tokens import analyse_tokens
-
-    health = analyse_tokens(data.trace).health
-    return f"{health.label.value}: {health.reason}"
-
-
-def _patterns_text(data: AnalyserInput) -> str:
-    from ..knowledge.models import model_family
-    from ..knowledge.patterns import load_patterns
-
-    models = [run.model for run in data.trace.runs if run.model]
-    family = model_family(models[-1] if models else None)
-    chosen = [p for p in load_patterns() if not p.families or family in p.families]
-    lines = [f"- {p.id} ({p.strategy}): {p.title}. {p.rationale}" for p in chosen]
-    return "\n".join(lines) or "(none)"
-
-
 __all__ = [
     "DiagnosisDraft",
     "Evidence",
     "HypothesisDraft",
     "HypothesisSet",
     "LLMAnalyser",
+    "fence",
     "llm_analyser",
     "verify_diagnosis",
+    "verify_divergence",
 ]

@@ -97,6 +97,13 @@ def analyze(
         help="Base URL of an OpenAI-compatible server.",
         rich_help_panel=_ANALYSER,
     ),
+    reasoning: str | None = typer.Option(
+        None,
+        "--reasoning",
+        metavar="low|medium|high",
+        help="How hard a reasoning model thinks (OpenAI effort, Claude and Gemini thinking).",
+        rich_help_panel=_ANALYSER,
+    ),
     batch: bool = typer.Option(
         False,
         "--batch",
@@ -140,7 +147,11 @@ def analyze(
     from .view import stdout_console
 
     settings = load_settings(
-        provider=provider, model=model, base_url=base_url, verbose=state.verbose or None
+        provider=provider,
+        model=model,
+        base_url=base_url,
+        verbose=state.verbose or None,
+        reasoning=_reasoning(reasoning),
     ).with_overrides(use_cache=False if no_cache else None, redact=False if no_redact else None)
     context = ContextRequest(
         prompt_files=_split(prompt_files),
@@ -199,6 +210,19 @@ def _run(
         trace, project=project, expected=expected, settings=settings, options=options,
         on_progress=on_progress,
     )  # fmt: skip
+
+
+def _reasoning(value: str | None) -> str | None:
+    if value is None:
+        return None
+    from ..llm.catalog import REASONING_LEVELS
+
+    level = value.strip().lower()
+    if level not in REASONING_LEVELS:
+        from ..errors import InputError
+
+        raise InputError(f"--reasoning {value}: not a reasoning level", "use low, medium or high")
+    return level
 
 
 def _apply_rank(value: str | None) -> int | None:

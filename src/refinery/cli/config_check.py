@@ -55,6 +55,9 @@ def render_config_report(report: ConfigReport, console: Console) -> None:
             else "[bold red]unreachable[/]"
         )
         name = f"{endpoint.name}\n[dim]{endpoint.kind}[/]"
-        table.add_row(name, keys, f"{status}\n{escape(endpoint.detail)}")
+        call = (
+            f"\n[dim]{escape(endpoint.model)}: {escape(endpoint.call)}[/]" if endpoint.model else ""
+        )
+        table.add_row(name, keys, f"{status}\n{escape(endpoint.detail)}{call}")
     console.print(table)
     console.print(f"refinery analyze would use: [bold]{escape(report.analyser)}[/]")

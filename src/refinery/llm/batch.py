@@ -74,6 +74,8 @@ class BatchRecord(BaseModel):
     job: BatchJob
     answer: Completion | None = None
     """The answer once fetched, so a resumed analysis need not fetch it again."""
+    reasoning: str | None = None
+    """``--reasoning`` as submitted, so a resumed analysis sends the same requests."""
 
 
 class BatchProvider:
@@ -125,6 +127,7 @@ class BatchProvider:
         record = BatchRecord(
             batch_id=batch_id, provider=self.name, model=self.model, stage=request.schema_name,
             request_hash=key, submitted_at=datetime.now(UTC).isoformat(), job=self.job,
+            reasoning=request.reasoning,
         )  # fmt: skip
         save_record(self.settings, record)
         message = (

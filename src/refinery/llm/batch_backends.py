@@ -2,8 +2,8 @@
 
 ``BatchBackend`` is what ``batch.py`` needs of a vendor: submit a one-request batch, read its state,
 fetch its one answer. Each backend sends exactly the request its direct provider sends
-(``openai.chat_body``, ``anthropic.message_params``) and reads the answer the same way, so a batched
-analysis matches an immediate one; only the envelope differs.
+(``openai.responses_body`` to ``/v1/responses``, ``anthropic.message_params``) and reads the answer
+the same way, so a model that works directly works in a batch; only the envelope differs.
 """
 
 from __future__ import annotations
@@ -16,11 +16,12 @@ from ..config import Settings
 from ..errors import ConfigError, ProviderError
 from .anthropic import message_completion, message_params
 from .failures import provider_error, sdk_errors
-from .openai import chat_body, chat_completion
+from .openai import responses_body, responses_completion
 from .provider import Completion, Request, make_provider
 
 BATCH_PROVIDERS = ("openai", "anthropic")
 _OPENAI_ENDED = frozenset({"completed", "failed", "expired", "cancelled"})
+_RESPONSES = "/v1/responses"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,7 +56,7 @@ class BatchBackend(Protocol):
 
 
 class OpenAIBatch:
-    """OpenAI's Batch API: a JSONL file of Chat Completions requests, uploaded then batched."""
+    """OpenAI's Batch API: a JSONL file of Responses API requests, uploaded then batched."""
 
     name = "openai"
 
@@ -67,13 +68,13 @@ class OpenAIBatch:
         """Upload the one-line JSONL input file and create the batch."""
         import openai
 
-        line = {"custom_id": custom_id, "method": "POST", "url": "/v1/chat/completions",
-                "body": chat_body(self.model, request)}  # fmt: skip
+        line = {"custom_id": custom_id, "method": "POST", "url": _RESPONSES,
+                "body": responses_body(self.model, request)}  # fmt: skip
         content = (json.dumps(line) + "\n").encode("utf-8")
         with sdk_errors(openai, self.name, "OPENAI_API_KEY"):
             upload = self.client.files.create(file=("refinery.jsonl", content), purpose="batch")
             batch = self.client.batches.create(
-                input_file_id=upload.id, endpoint="/v1/chat/completions",
+                input_file_id=upload.id, endpoint=_RESPONSES,
                 completion_window="24h", metadata={"created_by": "refinery", "stage": custom_id},
             )  # fmt: skip
         return str(batch.id)
@@ -98,7 +99,7 @@ class OpenAIBatch:
     def result(self, batch_id: str) -> Completion:
         """Download the output (or error) file and read its one line."""
         import openai
-        from openai.types.chat import ChatCompletion
+        from openai.types.responses import Response
 
         with sdk_errors(openai, self.name, "OPENAI_API_KEY"):
             batch = self.client.batches.retrieve(batch_id)
@@ -113,11 +114,13 @@ class OpenAIBatch:
         response = entry.get("response") or {}
         if response.get("status_code") != 200:
             detail = (response.get("body") or {}).get("error") or entry.get("error") or {}
+            message = detail.get("message", detail) if isinstance(detail, dict) else detail
             raise provider_error(
-                self.name, "OPENAI_API_KEY", response.get("status_code"),
-                str(detail.get("message", detail)),
-            )  # fmt: skip
-        return chat_completion(ChatCompletion.model_validate(response["body"]), self.model)
+                self.name, "OPENAI_API_KEY", response.get("status_code"), str(message)
+            )
+        # Built leniently, as the SDK builds every answer it receives: new usage fields are fine.
+        answer = Response.construct(**response["body"])
+        return responses_completion(answer, self.model, self.name)
 
 
 class AnthropicBatch:

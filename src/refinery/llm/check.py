@@ -4,7 +4,9 @@ A source or provider is configured when its keys (or, for an OpenAI-compatible s
 are set; keys are reported only as present or absent, never their values. Each configured endpoint
 gets one cheap authenticated request through its official SDK (list models; LangSmith's sessions;
 Langfuse's projects) with a short timeout and no retries, all at once in threads, so a dead endpoint
-costs seconds, not minutes. The report is frozen data: the CLI renders it as a table or ``--json``.
+costs seconds, not minutes. Each provider also says which model ``analyze`` would use with it and
+what a call would send (temperature, reasoning, output limit), from the same facts the providers
+use. The report is frozen data: the CLI renders it as a table or ``--json``.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, computed_field
 
 from ..config import Settings
 from ..errors import RefineryError
-from .failures import provider_error
+from .failures import provider_error, sdk_detail
 
 PROBE_TIMEOUT_SECONDS = 10.0
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
@@ -52,6 +54,11 @@ class EndpointStatus(BaseModel):
     """Whether it answered an authenticated request; None when not configured (not tried)."""
     detail: str = ""
     """What happened, in one line (no secrets)."""
+    model: str | None = None
+    """For a provider: the model ``analyze`` would use with it (``--model``/REFINERY_MODEL or the
+    default)."""
+    call: str = ""
+    """For a provider: what each call would send (temperature, reasoning, output limit)."""
 
 
 class ConfigReport(BaseModel):
@@ -100,8 +107,9 @@ def _status(endpoint: _Endpoint, settings: Settings) -> EndpointStatus:
     keys = tuple(KeyState(name=k, present=settings.key(k) is not None) for k in endpoint.keys)
     configured = _configured(endpoint, settings)
     status = EndpointStatus(
-        name=endpoint.name, kind=endpoint.kind, configured=configured, keys=keys
-    )
+        name=endpoint.name, kind=endpoint.kind, configured=configured, keys=keys,
+        **(_call(endpoint.name, settings) if endpoint.kind == "provider" else {}),
+    )  # fmt: skip
     if not configured:
         return status.model_copy(update={"detail": _missing(endpoint, settings)})
     try:
@@ -109,6 +117,20 @@ def _status(endpoint: _Endpoint, settings: Settings) -> EndpointStatus:
     except RefineryError as exc:
         return status.model_copy(update={"reachable": False, "detail": str(exc)})
     return status.model_copy(update={"reachable": True, "detail": detail})
+
+
+def _call(provider: str, settings: Settings) -> dict[str, str]:
+    """The model and call settings ``analyze`` would use with ``provider``."""
+    from ..errors import ConfigError
+    from .catalog import default_model, describe_call
+    from .provider import Request
+
+    model = settings.model or default_model(provider)
+    try:
+        call = describe_call(model, settings.reasoning, Request.max_output_tokens)
+    except ConfigError as exc:
+        call = str(exc)
+    return {"model": model, "call": call}
 
 
 def _configured(endpoint: _Endpoint, settings: Settings) -> bool:
@@ -169,14 +191,6 @@ def _client(settings: Settings, name: str) -> Any:
     return provider.client
 
 
-def _detail(exc: Any) -> str:
-    """The vendor's own error message from an SDK status error's JSON body, else the SDK's text."""
-    body = getattr(exc, "body", None)
-    error = body.get("error", body) if isinstance(body, dict) else None
-    message = error.get("message") if isinstance(error, dict) else None
-    return str(message or exc.message)
-
-
 def _openai_family(name: str, key_env: str) -> Probe:
     def probe(settings: Settings) -> str:
         import openai
@@ -186,7 +200,7 @@ def _openai_family(name: str, key_env: str) -> Probe:
         try:
             models = quick.models.list()
         except openai.APIStatusError as exc:
-            raise provider_error(name, key_env, exc.status_code, _detail(exc)) from exc
+            raise provider_error(name, key_env, exc.status_code, sdk_detail(exc)) from exc
         except openai.APIConnectionError as exc:
             raise provider_error(name, key_env, None, str(exc)) from exc
         return f"{name} answered at {client.base_url} ({len(models.data)} models listed)"
@@ -203,7 +217,7 @@ def _anthropic(settings: Settings) -> str:
         models = quick.models.list(limit=5)
     except anthropic.APIStatusError as exc:
         raise provider_error(
-            "anthropic", "ANTHROPIC_API_KEY", exc.status_code, _detail(exc)
+            "anthropic", "ANTHROPIC_API_KEY", exc.status_code, sdk_detail(exc)
         ) from exc
     except anthropic.APIConnectionError as exc:
         raise provider_error("anthropic", "ANTHROPIC_API_KEY", None, str(exc)) from exc

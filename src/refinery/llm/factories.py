@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from ..config import Settings
-from .catalog import default_model
+from .catalog import check_reasoning, default_model
 from .failures import missing_key
 from .provider import Provider, provider
 
 MAX_RETRIES = 3
-TIMEOUT_SECONDS = 120.0
+AZURE_API_VERSION = "2025-04-01-preview"
+"""Azure serves reasoning models (the default) only from 2024-12-01-preview on."""
+TIMEOUT_SECONDS = 600.0
+"""Per request: a reasoning model at high effort may think for several minutes before answering."""
+
+
+def _model(settings: Settings, provider: str) -> str:
+    """The model chosen (or the provider's default), checked against ``--reasoning``."""
+    model = settings.model or default_model(provider)
+    check_reasoning(model, settings.reasoning)
+    return model
 
 
 @provider("openai")
@@ -24,7 +34,7 @@ def _openai(settings: Settings) -> Provider:
         api_key=key, base_url=settings.key("OPENAI_BASE_URL"), max_retries=MAX_RETRIES,
         timeout=TIMEOUT_SECONDS,
     )  # fmt: skip
-    return OpenAIProvider(client, model=settings.model or default_model("openai"))
+    return OpenAIProvider(client, model=_model(settings, "openai"))
 
 
 @provider("azure")
@@ -39,11 +49,12 @@ def _azure(settings: Settings) -> Provider:
     client = openai.AzureOpenAI(
         api_key=key,
         azure_endpoint=endpoint,
-        api_version=settings.key("OPENAI_API_VERSION", "AZURE_OPENAI_API_VERSION") or "2024-10-21",
+        api_version=settings.key("OPENAI_API_VERSION", "AZURE_OPENAI_API_VERSION")
+        or AZURE_API_VERSION,
         max_retries=MAX_RETRIES,
         timeout=TIMEOUT_SECONDS,
     )
-    model = settings.model or default_model("azure")
+    model = _model(settings, "azure")
     return OpenAIProvider(
         client, model=model, name="azure", api="chat", key_env="AZURE_OPENAI_API_KEY"
     )
@@ -62,7 +73,7 @@ def _openai_compatible(settings: Settings) -> Provider:
         api_key=settings.key("OPENAI_API_KEY") or "not-needed", base_url=settings.base_url,
         max_retries=MAX_RETRIES, timeout=TIMEOUT_SECONDS,
     )  # fmt: skip
-    model = settings.model or default_model("openai-compatible")
+    model = _model(settings, "openai-compatible")
     return OpenAIProvider(client, model=model, name="openai-compatible", api="chat")
 
 
@@ -79,7 +90,7 @@ def _anthropic(settings: Settings) -> Provider:
         api_key=key, base_url=settings.key("ANTHROPIC_BASE_URL"), max_retries=MAX_RETRIES,
         timeout=TIMEOUT_SECONDS,
     )  # fmt: skip
-    return AnthropicProvider(client, model=settings.model or default_model("anthropic"))
+    return AnthropicProvider(client, model=_model(settings, "anthropic"))
 
 
 @provider("gemini")
@@ -92,13 +103,12 @@ def _gemini(settings: Settings) -> Provider:
     key = settings.key("GEMINI_API_KEY", "GOOGLE_API_KEY")
     if not key:
         raise missing_key("gemini", "GEMINI_API_KEY")
-    retry = types.HttpRetryOptions(
-        attempts=MAX_RETRIES + 1, http_status_codes=[429, 500, 502, 503, 504]
-    )
+    # 429 is retried by GeminiProvider, honouring the RetryInfo delay the SDK ignores.
+    retry = types.HttpRetryOptions(attempts=MAX_RETRIES + 1, http_status_codes=[500, 502, 503, 504])
     options = types.HttpOptions(
         base_url=settings.key("GEMINI_BASE_URL", "GOOGLE_GEMINI_BASE_URL"),
         timeout=int(TIMEOUT_SECONDS * 1000),
         retry_options=retry,
     )
     client = genai.Client(api_key=key, http_options=options)
-    return GeminiProvider(client, model=settings.model or default_model("gemini"))
+    return GeminiProvider(client, model=_model(settings, "gemini"))

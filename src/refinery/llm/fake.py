@@ -65,8 +65,11 @@ def minimal_instance(schema: dict[str, Any], defs: dict[str, Any] | None = None)
         return minimal_instance(defs[schema["$ref"].split("/")[-1]], defs)
     if "enum" in schema:
         return schema["enum"][0]
-    if "anyOf" in schema:
-        return minimal_instance(schema["anyOf"][0], defs)
+    if "anyOf" in schema:  # a nullable field's smallest value is null
+        branches = schema["anyOf"]
+        if any(branch.get("type") == "null" for branch in branches):
+            return None
+        return minimal_instance(branches[0], defs)
     kind = schema.get("type")
     if kind == "object":
         required = schema.get("required", [])

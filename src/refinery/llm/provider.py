@@ -29,9 +29,11 @@ class Request:
     schema: dict[str, Any]
     """JSON schema of the answer."""
     max_output_tokens: int = 8_000
-    """Upper bound on the answer's length."""
+    """Upper bound on the answer's length (thinking gets its own allowance on top)."""
     temperature: float | None = 0.0
-    """Sampling temperature; None leaves the provider default (reasoning models)."""
+    """Sampling temperature; sent only to models that accept one (see ``catalog.call_plan``)."""
+    reasoning: str | None = None
+    """``--reasoning`` level (low, medium, high); None leaves the model's default."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -45,7 +47,9 @@ class Completion:
     input_tokens: int = 0
     """Tokens sent."""
     output_tokens: int = 0
-    """Tokens received."""
+    """Tokens received and billed as output, thinking included."""
+    thinking_tokens: int = 0
+    """Of ``output_tokens``, those the model spent thinking (0 when it reports none)."""
 
 
 class Provider(Protocol):

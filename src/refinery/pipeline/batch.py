@@ -51,7 +51,9 @@ def resume_batch(
 ) -> AnalysisResult:
     """``refinery analyze --resume BATCH_ID``: finish the analysis that submitted ``batch_id``."""
     record = load_record(settings, batch_id)
-    resumed = settings.with_overrides(provider=record.provider, model=record.model)
+    resumed = settings.with_overrides(
+        provider=record.provider, model=record.model, reasoning=record.reasoning
+    )
     return _run(record.job, resumed, batch_id, on_progress, sleep)
 
 
