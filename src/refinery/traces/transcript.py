@@ -32,7 +32,9 @@ _SYSTEM_KEYS = ("system", "systemInstruction", "system_instruction")
 _ID_KEYS = ("id", "trace_id", "task_id", "question_ID")
 _LABEL_KEYS = ("task_id", "question_ID", "id", "trace_id")
 _META_KEYS = ("task_id", "trial", "reward", "question_ID", "level", "termination_reason")
-_STANDARD_ROLES = {"system", "user", "assistant", "tool", "human", "ai", "function", "developer"}
+_STANDARD_ROLES = {
+    "system", "user", "assistant", "tool", "human", "ai", "function", "developer", "model"
+}  # fmt: skip
 
 
 def detect(doc: Any) -> bool:
