@@ -94,9 +94,8 @@ def test_anthropic_blocks_tool_use_and_tool_result_with_is_error() -> None:
     trace = load_trace_file(SHAPES / "anthropic_messages_balance.json")
     system = trace.get("prompt")
     assert system is not None and system.output_messages[0].content == raw["system"]
-    assert _tools(trace) == [
-        ("get_balance", '{"account_id": "88-1203"}', "ConnectionError: core banking API unreachable")
-    ] * 2
+    failure = "ConnectionError: core banking API unreachable"
+    assert _tools(trace) == [("get_balance", '{"account_id": "88-1203"}', failure)] * 2
     follow_up = trace.get("msg-4.1")  # the text beside the second tool_result block
     assert follow_up is not None and follow_up.output_messages[0].content == "Any luck?"
     asked = trace.get("msg-1")
