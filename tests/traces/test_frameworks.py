@@ -48,6 +48,24 @@ def test_tau2_results_hold_one_trajectory_per_simulation() -> None:
     assert _counts(trace) == (3, 3, 1)
 
 
+def test_tau_bench_error_observations_fail_their_tool_runs(tmp_path: Path) -> None:
+    call = {"id": "c1", "type": "function", "function": {"name": "cancel_pending_order"}}
+    traj = [
+        {"role": "user", "content": "cancel order #W1"},
+        {"role": "assistant", "content": None, "tool_calls": [{**call, "arguments": "{}"}]},
+        {
+            "role": "tool",
+            "tool_call_id": "c1",
+            "name": "cancel_pending_order",
+            "content": "Error: non-pending order cannot be cancelled",
+        },
+    ]
+    path = tmp_path / "tau.json"
+    path.write_text(json.dumps([{"task_id": 3, "reward": 0.0, "traj": traj, "trial": 0}]))
+    [tool] = load_trace(f"{path}#0").of_kind(RunKind.TOOL)
+    assert tool.error == "Error: non-pending order cannot be cancelled"
+
+
 def test_pydantic_ai_history_parts_and_retried_tool_returns() -> None:
     trace = load_trace_file(SHAPES / "pydantic_ai_refund_history.json")
     assert trace.format == "pydantic-ai"

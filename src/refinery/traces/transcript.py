@@ -4,9 +4,10 @@
 ``function_call``, Anthropic content blocks with a top-level ``system``); ``{"contents": [...]}``
 is Gemini's, with ``parts`` and ``systemInstruction``; ``{"history": [{role, name, content}]}`` is
 how Who&When records a multi-agent conversation and ``{"traj": [...]}`` how tau-bench records an
-agent's trajectory. A JSON list of such objects holds several trajectories, as does a tau2-bench
-results file (``{"simulations": [...]}``): ``split`` names them and ``FILE#N`` picks one, so
-they are never merged.
+agent's trajectory (its environment answers a tool that raised with ``Error: <exception>``, which
+is read as that tool's error). A JSON list of such objects holds several trajectories, as does
+a tau2-bench results file (``{"simulations": [...]}``): ``split`` names them and ``FILE#N`` picks
+one, so they are never merged.
 
 Each message becomes a run ``msg-<index>`` under one synthetic root, the index being the message's
 position in the source list (so a benchmark's "mistake step" points at the right run). Assistant
@@ -100,6 +101,8 @@ def parse(doc: Any, origin: str) -> Trace:
     steps = [*_system_steps(doc, origin)]
     for index, item in enumerate(raw):
         steps.extend(_agent_turn(step, item, agents) for step in chat_steps(item, index, origin))
+    if isinstance(doc, dict) and isinstance(doc.get("traj"), list):
+        steps = [_tau_bench_error(step) for step in steps]
     metadata = _metadata(doc)
     return conversation_trace(
         steps, trace_id=_trace_id(doc), format="transcript", metadata=metadata
@@ -116,6 +119,14 @@ def _system_steps(doc: Any, origin: str) -> list[Step]:
     parts = system.get("parts") if isinstance(system, dict) else system
     text = to_text(parts)
     return [Step(message=Message(role="system", content=text), index=-1)] if text else []
+
+
+def _tau_bench_error(step: Step) -> Step:
+    """tau-bench's environment answers a tool that raised with ``Error: <exception>``."""
+    message = step.message
+    if message.role != "tool" or step.error or not message.content.startswith("Error: "):
+        return step
+    return replace(step, error=message.content)
 
 
 def _metadata(doc: Any) -> dict[str, Any]:
