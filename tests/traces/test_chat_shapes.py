@@ -94,6 +94,12 @@ def test_anthropic_blocks_tool_use_and_tool_result_with_is_error() -> None:
     trace = load_trace_file(SHAPES / "anthropic_messages_balance.json")
     system = trace.get("prompt")
     assert system is not None and system.output_messages[0].content == raw["system"]
+    assert [run.id for run in trace.runs][1:] == [
+        "prompt",
+        *(f"msg-{n}" for n in range(5)),
+        "msg-4.1",
+        "msg-5",
+    ]
     failure = "ConnectionError: core banking API unreachable"
     assert _tools(trace) == [("get_balance", '{"account_id": "88-1203"}', failure)] * 2
     follow_up = trace.get("msg-4.1")  # the text beside the second tool_result block

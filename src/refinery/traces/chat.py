@@ -59,6 +59,12 @@ class Step:
         base = "prompt" if self.index < 0 else f"msg-{self.index}"
         return base if self.sub == 0 else f"{base}.{self.sub}"
 
+    @property
+    def order(self) -> str:
+        """A sort key: prompts first, then by index, a record's steps after its first."""
+        base = "-" if self.index < 0 else f"{self.index:08d}"
+        return base if self.sub == 0 else f"{base}.{self.sub:04d}"
+
 
 def chat_steps(raw: Any, index: int, origin: str) -> list[Step]:
     """The steps of one raw chat message; [] when it is no message (a record without a role)."""
@@ -162,12 +168,24 @@ def _opt_str(value: Any) -> str | None:
 
 
 def conversation_trace(
-    steps: list[Step], *, trace_id: str, format: str, metadata: dict[str, Any] | None = None
+    steps: list[Step],
+    *,
+    trace_id: str,
+    format: str,
+    metadata: dict[str, Any] | None = None,
+    opening: list[Any] | None = None,
 ) -> Trace:
-    """One run per step under a root that holds the whole conversation."""
+    """One run per step under a root that holds the whole conversation.
+
+    ``opening`` is the root's ``inputs.messages`` as the source wrote it (by default the first
+    message that is not the assistant's).
+    """
     messages = [step.message for step in steps]
+    if opening is None:
+        first = next((m for m in messages if m.role != "assistant"), None)
+        opening = [{"role": first.role, "content": first.content}] if first else []
     pairing = _Pairing()
-    runs = [_root(trace_id, messages)]
+    runs = [_root(trace_id, messages, opening)]
     for position, step in enumerate(steps):
         call = pairing.answer(step.message) if step.message.role == "tool" else None
         pairing.ask(step.message)
@@ -202,15 +220,14 @@ class _Pairing:
         return found
 
 
-def _root(trace_id: str, messages: list[Message]) -> Run:
-    first = next((m for m in messages if m.role != "assistant"), None)
+def _root(trace_id: str, messages: list[Message], opening: list[Any]) -> Run:
     last = next((m.content for m in reversed(messages) if m.role == "assistant"), "")
     return Run(
         id=ROOT_ID,
         trace_id=trace_id,
         name="conversation",
         kind=RunKind.CHAIN,
-        inputs={"messages": [{"role": first.role, "content": first.content}] if first else []},
+        inputs={"messages": opening},
         outputs={"content": last},
         input_messages=tuple(messages[:1]),
         output_messages=tuple(m for m in messages[-1:] if m.role == "assistant"),
@@ -223,7 +240,7 @@ def _step_run(step: Step, history: list[Message], trace_id: str, call: ToolCall 
         "id": step.run_id,
         "trace_id": trace_id,
         "parent_id": ROOT_ID,
-        "order": f"{step.index + 1:08d}.{step.sub:04d}",
+        "order": step.order,
         "name": message.name or message.role,
         "error": step.error,
         "status": "error" if step.error else "ok",

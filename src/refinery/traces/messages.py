@@ -86,7 +86,7 @@ def _part_text(part: Any) -> str:
         return part
     if not isinstance(part, dict):
         return ""
-    for key in ("text", "content", "result", "output", "response"):
+    for key in ("text", "content", "result", "output", "response", "refusal"):
         if isinstance(part.get(key), str):
             return str(part[key])
     if str(part.get("type")) in {"tool_result", "tool_call_response"}:

@@ -104,8 +104,9 @@ def parse(doc: Any, origin: str) -> Trace:
     if isinstance(doc, dict) and isinstance(doc.get("traj"), list):
         steps = [_tau_bench_error(step) for step in steps]
     metadata = _metadata(doc)
+    opening = [m for m in raw if isinstance(m, dict) and m.get("role") != "assistant"][:1]
     return conversation_trace(
-        steps, trace_id=_trace_id(doc), format="transcript", metadata=metadata
+        steps, trace_id=_trace_id(doc), format="transcript", metadata=metadata, opening=opening
     )
 
 
