@@ -144,3 +144,17 @@ def test_an_unknown_file_names_the_understood_shapes(tmp_path: Path) -> None:
     assert "\n" not in message
     for shape in ("SWE-agent", "smolagents", "pydantic-ai", "OpenAI Agents SDK", "Gemini"):
         assert shape in message
+
+
+def test_responses_api_items_of_the_agents_sdk_input_list() -> None:
+    trace = load_trace_file(SHAPES / "openai_agents_input_list.json")
+    [tool] = trace.of_kind(RunKind.TOOL)
+    assert (tool.id, tool.tool_name, tool.tool_args) == (
+        "msg-2",
+        "lookup_flight",
+        '{"confirmation":"ZX42Q"}',
+    )
+    assert tool.tool_result is not None and tool.tool_result.startswith("An error occurred")
+    final = trace.get("msg-3")
+    assert final is not None and final.output_messages[0].content.startswith("Your flight ZX42Q")
+    assert trace.root.inputs["messages"][0]["role"] == "user"

@@ -66,8 +66,14 @@ class Step:
         return base if self.sub == 0 else f"{base}.{self.sub:04d}"
 
 
+RESPONSES_ITEMS = {"function_call", "function_call_output", "reasoning"}
+"""Role-less OpenAI Responses API items (the Agents SDK's ``result.to_input_list()``)."""
+
+
 def chat_steps(raw: Any, index: int, origin: str) -> list[Step]:
     """The steps of one raw chat message; [] when it is no message (a record without a role)."""
+    if isinstance(raw, dict) and "role" not in raw and raw.get("type") in RESPONSES_ITEMS:
+        return _responses_item(raw, index)
     if isinstance(raw, dict):
         check_parts(raw, index, origin)
     message = normalise_message(raw)
@@ -84,6 +90,18 @@ def chat_steps(raw: Any, index: int, origin: str) -> list[Step]:
         kept = message.model_copy(update={"content": text, "tool_call_id": None})
         steps.append(Step(message=kept, index=index, sub=len(steps)))
     return steps
+
+
+def _responses_item(raw: dict[str, Any], index: int) -> list[Step]:
+    """A Responses API ``function_call`` or its ``function_call_output``; reasoning is no step."""
+    call_id = _opt_str(raw.get("call_id"))
+    if raw["type"] == "function_call":
+        asked = call_message(str(raw.get("name")), raw.get("arguments"), call_id)
+        return [Step(message=asked, index=index)]
+    if raw["type"] == "function_call_output":
+        result = Message(role="tool", content=to_text(raw.get("output")), tool_call_id=call_id)
+        return [Step(message=result, index=index, error=tool_error(raw, result.content))]
+    return []
 
 
 def tool_error(raw: dict[str, Any], content: str) -> str | None:

@@ -2,7 +2,9 @@
 
 ``{"messages": [...]}`` is the common shape (OpenAI chat with ``tool_calls`` or legacy
 ``function_call``, Anthropic content blocks with a top-level ``system``); ``{"contents": [...]}``
-is Gemini's, with ``parts`` and ``systemInstruction``; ``{"history": [{role, name, content}]}`` is
+is Gemini's, with ``parts`` and ``systemInstruction``; a list may mix in the role-less
+``function_call`` / ``function_call_output`` items of OpenAI's Responses API (the Agents SDK's
+``result.to_input_list()``); ``{"history": [{role, name, content}]}`` is
 how Who&When records a multi-agent conversation and ``{"traj": [...]}`` how tau-bench records an
 agent's trajectory (its environment answers a tool that raised with ``Error: <exception>``, which
 is read as that tool's error). A JSON list of such objects holds several trajectories, as does
@@ -23,7 +25,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..errors import InputError
-from .chat import ROOT_ID, Step, chat_steps, conversation_trace
+from .chat import RESPONSES_ITEMS, ROOT_ID, Step, chat_steps, conversation_trace
 from .messages import to_text
 from .model import Message, Trace
 from .sources import TraceFormat, register_format
@@ -53,7 +55,7 @@ def _message_list(doc: Any) -> list[Any] | None:
         doc = next((doc[key] for key in _LIST_KEYS if isinstance(doc.get(key), list)), None)
     if not isinstance(doc, list) or not doc:
         return None
-    if all(isinstance(m, dict) and isinstance(m.get("role"), str) for m in doc[:20]):
+    if all(isinstance(m, dict) and _is_message(m) for m in doc[:20]):
         return doc
     return None
 
@@ -64,6 +66,10 @@ def _simulations(doc: Any) -> list[Any] | None:
     if isinstance(found, list) and found and all(_message_list(s) is not None for s in found[:20]):
         return found
     return None
+
+
+def _is_message(item: dict[str, Any]) -> bool:
+    return isinstance(item.get("role"), str) or item.get("type") in RESPONSES_ITEMS
 
 
 def split(doc: Any) -> list[tuple[str, Any]]:
@@ -104,7 +110,8 @@ def parse(doc: Any, origin: str) -> Trace:
     if isinstance(doc, dict) and isinstance(doc.get("traj"), list):
         steps = [_tau_bench_error(step) for step in steps]
     metadata = _metadata(doc)
-    opening = [m for m in raw if isinstance(m, dict) and m.get("role") != "assistant"][:1]
+    opening = [m for m in raw if isinstance(m, dict) and m.get("role") not in (None, "assistant")]
+    opening = opening[:1]
     return conversation_trace(
         steps, trace_id=_trace_id(doc), format="transcript", metadata=metadata, opening=opening
     )
@@ -152,7 +159,7 @@ def _names_agents(raw: list[Any]) -> bool:
 def _agent_turn(step: Step, item: Any, agents: bool) -> Step:
     """In a multi-agent history, a turn that names an agent is that agent's assistant turn."""
     message = step.message
-    if not agents or not isinstance(item, dict):
+    if not agents or not isinstance(item, dict) or not isinstance(item.get("role"), str):
         return step
     role = str(item.get("role"))
     if role not in _STANDARD_ROLES:
