@@ -72,7 +72,7 @@ RESPONSES_ITEMS = {"function_call", "function_call_output", "reasoning"}
 
 def chat_steps(raw: Any, index: int, origin: str) -> list[Step]:
     """The steps of one raw chat message; [] when it is no message (a record without a role)."""
-    if isinstance(raw, dict) and "role" not in raw and raw.get("type") in RESPONSES_ITEMS:
+    if isinstance(raw, dict) and "role" not in raw and str(raw.get("type")) in RESPONSES_ITEMS:
         return _responses_item(raw, index)
     if isinstance(raw, dict):
         check_parts(raw, index, origin)

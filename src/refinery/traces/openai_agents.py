@@ -46,7 +46,7 @@ def detect(doc: Any) -> bool:
     """True for exported trace and span items (``object`` ``trace`` / ``trace.span``)."""
     items = _items(doc)
     return bool(items) and all(
-        isinstance(item, dict) and item.get("object") in _OBJECTS for item in items[:20]
+        isinstance(item, dict) and str(item.get("object")) in _OBJECTS for item in items[:20]
     )
 
 
@@ -98,7 +98,7 @@ def _span_run(span: dict[str, Any], trace_id: str, known: set[str], origin: str)
     found = span.get("span_data")
     data: dict[str, Any] = found if isinstance(found, dict) else {}
     kind = data.get("type")
-    if kind not in _KINDS:
+    if not isinstance(kind, str) or kind not in _KINDS:
         raise InputError(
             f"cannot read {origin}: span {span.get('id')} has span_data type {kind!r}, "
             "which is not understood",

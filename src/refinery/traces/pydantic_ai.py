@@ -32,17 +32,22 @@ def detect(doc: Any) -> bool:
         isinstance(doc, list)
         and bool(doc)
         and all(
-            isinstance(m, dict) and m.get("kind") in _KINDS and isinstance(m.get("parts"), list)
+            isinstance(m, dict) and _is_kind(m) and isinstance(m.get("parts"), list)
             for m in doc[:20]
         )
     )
+
+
+def _is_kind(message: dict[str, Any]) -> bool:
+    kind = message.get("kind")
+    return isinstance(kind, str) and kind in _KINDS
 
 
 def parse(doc: Any, origin: str) -> Trace:
     """One step per part, in order; tool returns paired with their calls by ``tool_call_id``."""
     steps: list[Step] = []
     for index, message in enumerate(doc):
-        if not isinstance(message, dict) or message.get("kind") not in _KINDS:
+        if not isinstance(message, dict) or not _is_kind(message):
             raise InputError(
                 f"cannot read {origin}: message {index} is not a pydantic-ai request or response",
                 "give the output of ModelMessagesTypeAdapter.dump_json(result.all_messages())",
@@ -69,7 +74,7 @@ def _request_step(part: dict[str, Any], index: int, sub: int, origin: str) -> St
         role = "system" if kind == "system-prompt" else "user"
         return Step(message=Message(role=role, content=content), index=index, sub=sub)
     if kind in ("tool-return", "builtin-tool-return", "retry-prompt"):
-        failed = kind == "retry-prompt" or part.get("outcome") in _FAILED_OUTCOMES
+        failed = kind == "retry-prompt" or str(part.get("outcome")) in _FAILED_OUTCOMES
         name = part.get("tool_name")
         message = Message(
             role="tool" if name else "user",

@@ -69,7 +69,7 @@ def _simulations(doc: Any) -> list[Any] | None:
 
 
 def _is_message(item: dict[str, Any]) -> bool:
-    return isinstance(item.get("role"), str) or item.get("type") in RESPONSES_ITEMS
+    return isinstance(item.get("role"), str) or str(item.get("type")) in RESPONSES_ITEMS
 
 
 def split(doc: Any) -> list[tuple[str, Any]]:
