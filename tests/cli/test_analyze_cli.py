@@ -48,6 +48,7 @@ def test_json_output_follows_the_spec_contract(agent_repo: Path) -> None:
     assert data["trace"] == {
         "id": "01a2167b-5f67-7199-a927-c4cb75c6398c", "source": "file",
         "format": "langsmith-runs", "runs": 4,
+        "counts": {"tool_calls": 1, "tool_results": 1, "errors": 1, "agents": []},
     }  # fmt: skip
     assert data["context"]["prompt_files"] == ["examples/weather-agent/prompts/system_prompt.txt"]
     assert data["analyser"] == {"provider": "offline", "model": None, "prompt_version": None}

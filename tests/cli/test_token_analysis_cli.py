@@ -43,7 +43,11 @@ def test_json_has_the_contract_keys_and_reported_totals(path: Path) -> None:
         "source": "file",
         "format": trace.format,
         "runs": len(trace),
+        "counts": trace.counts().model_dump(mode="json"),
     }
+    counts = out["trace"]["counts"]  # type: ignore[index]
+    assert counts["tool_results"] == len(trace.of_kind(RunKind.TOOL))
+    assert counts["errors"] == sum(run.failed for run in trace.runs)
     assert out["total_tokens"] == sum(u.total_tokens or 0 for u in usage)
     assert isinstance(out["health"], dict) and out["health"]["label"] == "OK"
     assert isinstance(out["top"], list) and {"run_id", "name", "kind", "tokens", "share"} <= set(

@@ -42,6 +42,7 @@ def _header(result: AnalysisResult) -> str:
     return (
         f"[bold]Refinery[/] · trace [cyan]{escape(trace.id)}[/] ({trace.format}, {trace.runs} runs)"
         f" · project [cyan]{escape(result.project)}[/] · {escape(who)}"
+        f"\n[dim]{escape(trace.counts.line())}[/]"
     )
 
 

@@ -84,6 +84,7 @@ def render_token_report(report: TokenReport, console: Console) -> None:
         f"{report.total_tokens:,} tokens in LLM calls "
         f"({report.prompt_tokens:,} prompt, {report.completion_tokens:,} completion), {exactness}"
     )
+    console.print(report.trace.counts.line(), style="dim", markup=False)
     kinds = Table("kind", "tokens", title="Tokens by kind", title_justify="left")
     for kind, tokens in report.by_kind.items():
         kinds.add_row(kind, f"{tokens:,}")

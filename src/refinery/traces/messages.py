@@ -86,7 +86,7 @@ def _part_text(part: Any) -> str:
         return part
     if not isinstance(part, dict):
         return ""
-    for key in ("text", "content", "result", "output", "response"):
+    for key in ("text", "content", "result", "output", "response", "refusal"):
         if isinstance(part.get(key), str):
             return str(part[key])
     if str(part.get("type")) in {"tool_result", "tool_call_response"}:
@@ -210,6 +210,8 @@ def _from_dict(raw: dict[str, Any], role: str) -> Message:
     if isinstance(content, list):
         tool_calls = tool_calls + _tool_calls_in_parts(content)
     tool_call_id = _opt_str(raw.get("tool_call_id")) or _tool_result_id(content)
+    if tool_call_id is None and role == "tool":  # tau2-bench links a result to its call by ``id``
+        tool_call_id = _opt_str(raw.get("id") or raw.get("tool_use_id"))
     name = raw.get("name")
     return Message(
         role=role,
@@ -230,23 +232,28 @@ def _tool_calls(raw: dict[str, Any]) -> tuple[ToolCall, ...]:
     for call in calls if isinstance(calls, list) else []:
         if not isinstance(call, dict):
             continue
-        function: dict[str, Any] = (
-            call["function"] if isinstance(call.get("function"), dict) else call
-        )
-        name = function.get("name")
-        if not isinstance(name, str):
-            continue
-        args = function.get("arguments", function.get("args", function.get("input")))
-        found.append(
-            ToolCall(id=_opt_str(call.get("id")), name=name, arguments=arguments_text(args))
-        )
+        found.extend(_one_call(call))
     return tuple(found)
+
+
+def _one_call(call: dict[str, Any]) -> tuple[ToolCall, ...]:
+    """A call: ``{"function": {name, arguments}}``, ``{"function": "name", "arguments"}``, flat."""
+    function: dict[str, Any] = call["function"] if isinstance(call.get("function"), dict) else call
+    name = function.get("name")
+    if isinstance(call.get("function"), str):  # inspect_ai and others: the name, args beside it
+        name, function = call["function"], call
+    if not isinstance(name, str):
+        return ()
+    args = function.get("arguments", function.get("args", function.get("input")))
+    return (ToolCall(id=_opt_str(call.get("id")), name=name, arguments=arguments_text(args)),)
 
 
 def _tool_calls_in_parts(parts: list[Any]) -> tuple[ToolCall, ...]:
     found: list[ToolCall] = []
     for part in parts:
-        if isinstance(part, dict) and str(part.get("type")) in {
+        if isinstance(part, dict) and isinstance(part.get("functionCall"), dict):  # Gemini
+            found.extend(_one_call(part["functionCall"]))
+        elif isinstance(part, dict) and str(part.get("type")) in {
             "tool_use",
             "tool_call",
             "function_call",

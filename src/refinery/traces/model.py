@@ -165,6 +165,36 @@ class Run(_Value):
         return self.tool_result or ""
 
 
+class TraceCounts(BaseModel):
+    """What the reader found in a trace, so a half-read trace is visible at a glance."""
+
+    model_config = _FROZEN
+
+    tool_calls: int = 0
+    """Tool calls: those the model asked for, or the tool runs when the trace records more."""
+    tool_results: int = 0
+    """Tool runs (a tool's result or its error)."""
+    errors: int = 0
+    """Runs that recorded an error."""
+    agents: tuple[str, ...] = ()
+    """Names of the agents that took turns, in order of first turn (multi-agent logs)."""
+
+    def line(self) -> str:
+        """``read 3 tool calls, 3 tool results, 1 error`` (and the agents, when there are some)."""
+        found = (
+            f"read {_plural(self.tool_calls, 'tool call')}, "
+            f"{_plural(self.tool_results, 'tool result')}, {_plural(self.errors, 'error')}"
+        )
+        if not self.agents:
+            return found
+        names = ", ".join(self.agents[:6]) + (", ..." if len(self.agents) > 6 else "")
+        return f"{found}; {_plural(len(self.agents), 'agent')} ({names})"
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 class TraceRef(BaseModel):
     """Which trace a report is about: how ``--json`` names a trace."""
 
@@ -178,6 +208,8 @@ class TraceRef(BaseModel):
     """The detected format."""
     runs: int
     """How many runs the trace has."""
+    counts: TraceCounts = Field(default_factory=TraceCounts)
+    """Tool calls, tool results and errors the reader found."""
 
 
 class Trace(BaseModel):
@@ -217,7 +249,30 @@ class Trace(BaseModel):
 
     def ref(self) -> TraceRef:
         """The trace's id, source, format and run count."""
-        return TraceRef(id=self.id, source=self.source, format=self.format, runs=len(self.runs))
+        return TraceRef(
+            id=self.id,
+            source=self.source,
+            format=self.format,
+            runs=len(self.runs),
+            counts=self.counts(),
+        )
+
+    def counts(self) -> TraceCounts:
+        """How many tool calls, tool results and errors the trace holds."""
+        tools = errors = asked = 0
+        agents: dict[str, None] = {}
+        for run in self.runs:
+            tools += run.kind is RunKind.TOOL
+            errors += run.failed
+            if run.kind is RunKind.AGENT and run.name:
+                agents[run.name] = None
+            if run.kind is RunKind.LLM:
+                asked += sum(len(m.tool_calls) for m in run.output_messages)
+                named = [m.name for m in run.output_messages if m.name and m.role == "assistant"]
+                agents.update(dict.fromkeys(named))
+        return TraceCounts(
+            tool_calls=max(asked, tools), tool_results=tools, errors=errors, agents=tuple(agents)
+        )
 
     def __iter__(self) -> Iterator[Run]:  # type: ignore[override]
         return iter(self.runs)

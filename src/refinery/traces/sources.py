@@ -30,7 +30,22 @@ from ..gcpause import paused_gc
 from ..progress import OnProgress, ProgressEvent, no_progress
 from .model import Trace
 
-_BUILTIN_FORMAT_MODULES = ("langsmith", "otlp", "spantree", "langfuse", "transcript")
+_BUILTIN_FORMAT_MODULES = (
+    "langsmith",
+    "otlp",
+    "spantree",
+    "langfuse",
+    "openai_agents",
+    "pydantic_ai",
+    "smolagents",
+    "sweagent",
+    "transcript",
+)
+UNDERSTOOD_SHAPES = (
+    "LangSmith runs, OTLP resourceSpans, span-tree spans, Langfuse observations, OpenAI Agents SDK "
+    "trace items, pydantic-ai message history, smolagents memory steps, SWE-agent .traj, "
+    "tau-bench/tau2-bench results and chat messages (OpenAI, Anthropic, Gemini, Who&When history)"
+)
 _BUILTIN_FETCHER_MODULES = ("langsmith_fetch", "langfuse_fetch")
 _BIG_FILE_BYTES = 20 * 1024 * 1024
 _UUID = re.compile(
@@ -176,9 +191,7 @@ def _detect(doc: Any, path: Path) -> TraceFormat:
         if fmt.detect(doc):
             return fmt
     raise InputError(
-        f"cannot read {path}: no known trace format",
-        "looked for LangSmith runs, OTLP resourceSpans, span-tree spans, Langfuse observations "
-        "and chat messages",
+        f"cannot read {path}: no known trace format", f"understood shapes: {UNDERSTOOD_SHAPES}"
     )
 
 
