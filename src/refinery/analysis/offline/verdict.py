@@ -25,10 +25,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from ..models.diagnosis import FailureType, Level
-from ..traces.model import Run, RunKind, Trace
+from ...models.diagnosis import FailureType, Level
+from ...traces.model import Run, RunKind, Trace
+from ..findings import Finding
 from .facts import TraceFacts, error_line, short
-from .findings import Finding
 from .prompt_sentences import covering_sentence, failure_rule
 
 _INFRA = re.compile(

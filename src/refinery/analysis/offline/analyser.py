@@ -8,12 +8,12 @@ labelled as rule-based: the confidence reason names the rule that decided.
 
 from __future__ import annotations
 
-from ..knowledge.models import model_family
-from ..knowledge.patterns import failure_text
-from ..models.diagnosis import Diagnosis, Evidence, FailureType, Hypothesis, Level
-from ..traces.model import RunKind, Trace
-from .analyser import AnalyserInput, AnalyserOutput, ContextFile, FileRole
-from .evidence import verify_evidence
+from ...knowledge.models import model_family
+from ...knowledge.patterns import failure_text
+from ...models.diagnosis import Diagnosis, Evidence, FailureType, Hypothesis, Level
+from ...traces.model import RunKind, Trace
+from ..analyser import AnalyserInput, AnalyserOutput, ContextFile, FileRole
+from ..evidence import verify_evidence
 from .facts import TraceFacts, read_facts, short, summarise
 from .hypotheses import Plan, build_hypotheses, prompt_file_texts
 from .rule_text import case_values, general_rule, lower_first, obligation, requirement

@@ -23,10 +23,10 @@ from typing import Any
 
 import yaml
 
-from ..fixes.validate import top_level_names
-from ..models.diagnosis import Edit
+from ...fixes.validate import top_level_names
+from ...models.diagnosis import Edit
+from ..structured import load_structured
 from .edit_targets import apply_edit, node_span, replace_span
-from .structured import load_structured
 
 _INPUT = re.compile(
     r"^(input|inputs|question|q|query|ask|prompt|user_?input|user_?message|user|message|messages|"

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..knowledge.patterns import Pattern, patterns_for
-from ..models.diagnosis import Edit, FailureType, Hypothesis, Level
-from .analyser import ContextFile, FileRole
+from ...knowledge.patterns import Pattern, patterns_for
+from ...models.diagnosis import Edit, FailureType, Hypothesis, Level
+from ..analyser import ContextFile, FileRole
+from ..structured import prompt_text
 from .edit_targets import config_edit, prompt_end_edit
 from .eval_targets import eval_case_edit
 from .rule_text import lower_first
-from .structured import prompt_text
 
 _RISK_COST = {Level.LOW: 0, Level.MEDIUM: 1, Level.HIGH: 3}
 _RISK_REASON = {
