@@ -44,3 +44,20 @@ def test_render_fills_placeholders_from_the_expectation() -> None:
         "Users read French."
     )
     assert "{" not in rule.render({})
+
+
+def test_pattern_requirements_are_finding_kinds_or_traits() -> None:
+    from refinery.knowledge.patterns import Trait, load_patterns
+    from refinery.models.findings import FindingKind
+
+    named = [r for p in load_patterns() for r in (*p.requires, *p.excludes)]
+    assert named
+    assert all(isinstance(r, FindingKind | Trait) for r in named)
+    assert FindingKind.STEP_LIMIT in named
+
+
+def test_unknown_requirement_name_in_patterns_is_an_error() -> None:
+    from refinery.knowledge.patterns import _requirement
+
+    with pytest.raises(ValueError, match="stepLimit"):
+        _requirement("stepLimit")

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from ...traces.model import Run, RunKind, Trace
-from ..findings import DetectorInput, Finding, Severity, detector
+from ..findings import DetectorInput, Finding, FindingKind, Severity, detector
 from .excerpts import EVIDENCE_CHARS, finding, head, string_leaves, window
 from .figures import figure_list, figures
 from .terms import Token, tokens, vocabulary
@@ -196,10 +196,10 @@ def _uncovered(
     best = max(near, key=lambda item: len(wanted.terms & item[0].concepts), default=None)
     if best is None:
         anchor = prompts[0][0] if prompts else _anchor(trace)
-        return finding("expectation_not_in_prompt", Severity.MEDIUM, anchor, message)
+        return finding(FindingKind.EXPECTATION_NOT_IN_PROMPT, Severity.MEDIUM, anchor, message)
     passage, run = best
     evidence = head(passage.text)
-    return finding("expectation_not_in_prompt", Severity.MEDIUM, run, message, evidence)
+    return finding(FindingKind.EXPECTATION_NOT_IN_PROMPT, Severity.MEDIUM, run, message, evidence)
 
 
 def _covered(
@@ -214,8 +214,10 @@ def _covered(
     message = f"{name} has a rule for the expected behaviour"
     if holder is None:
         message = f"{name} has a rule for the expected behaviour: {rule[:200]!r}"
-        return finding("expectation_in_prompt", Severity.INFO, _anchor(data.trace), message)
-    return finding("expectation_in_prompt", Severity.INFO, holder, message, rule)
+        return finding(
+            FindingKind.EXPECTATION_IN_PROMPT, Severity.INFO, _anchor(data.trace), message
+        )
+    return finding(FindingKind.EXPECTATION_IN_PROMPT, Severity.INFO, holder, message, rule)
 
 
 def final_output(trace: Trace) -> tuple[Run, str] | None:
@@ -241,7 +243,9 @@ def _output_findings(trace: Trace, wanted: Expectation, expected: str) -> Iterat
     if wrong is not None:
         yield wrong
         message = "the final output states other figures than expected"
-        yield finding("expectation_not_met", Severity.MEDIUM, run, message, wrong.evidence)
+        yield finding(
+            FindingKind.EXPECTATION_NOT_MET, Severity.MEDIUM, run, message, wrong.evidence
+        )
         return
     found = tokens(text)
     said = {t.term for t in found}
@@ -249,7 +253,9 @@ def _output_findings(trace: Trace, wanted: Expectation, expected: str) -> Iterat
     if wanted.forbidden and len(bad) >= _needed(wanted.forbidden):
         span = _first_span(found, bad) or (0, 0)
         message = f"the final output contains what it should not ({wanted.describe(bad)})"
-        yield finding("expectation_not_met", Severity.MEDIUM, run, message, window(text, *span))
+        yield finding(
+            FindingKind.EXPECTATION_NOT_MET, Severity.MEDIUM, run, message, window(text, *span)
+        )
         return
     if not wanted.required:
         return
@@ -259,7 +265,7 @@ def _output_findings(trace: Trace, wanted: Expectation, expected: str) -> Iterat
         return
     span = _first_span(found, wanted.required) or (0, 0)
     message = "the final output appears to do what was expected (lexical match)"
-    yield finding("expectation_met", Severity.INFO, run, message, window(text, *span))
+    yield finding(FindingKind.EXPECTATION_MET, Severity.INFO, run, message, window(text, *span))
 
 
 def _wrong_figure(trace: Trace, run: Run, text: str, expected: str) -> Finding | None:
@@ -279,7 +285,7 @@ def _wrong_figure(trace: Trace, run: Run, text: str, expected: str) -> Finding |
     )
     match = next((m for f in said if (m := re.search(_digits(f), text))), None)
     evidence = window(text, match.start(), match.end()) if match else head(text)
-    return finding("wrong_figure", Severity.HIGH, run, message, evidence)
+    return finding(FindingKind.WRONG_FIGURE, Severity.HIGH, run, message, evidence)
 
 
 def _digits(figure: str) -> str:
@@ -301,9 +307,11 @@ def _unmet(
     opposites = {vocabulary().antonyms[t] for t in missing if t in vocabulary().antonyms}
     span = _first_span(found, frozenset(opposites))
     if span is None:
-        return finding("expectation_not_met", Severity.MEDIUM, run, message, head(text))
+        return finding(FindingKind.EXPECTATION_NOT_MET, Severity.MEDIUM, run, message, head(text))
     message += "; it says the opposite"
-    return finding("expectation_not_met", Severity.MEDIUM, run, message, window(text, *span))
+    return finding(
+        FindingKind.EXPECTATION_NOT_MET, Severity.MEDIUM, run, message, window(text, *span)
+    )
 
 
 @detector

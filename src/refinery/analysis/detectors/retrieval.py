@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...traces.model import Run, RunKind, Trace
-from ..findings import DetectorInput, Finding, Severity, detector
+from ..findings import DetectorInput, Finding, FindingKind, Severity, detector
 from .coverage import expectation, final_output
 from .excerpts import finding, head, quotes
 from .figures import figures
@@ -135,7 +135,7 @@ def retrieval_problems(data: DetectorInput) -> Iterator[Finding]:
             evidence = head(run.tool_result or run.output_text)
             message = f"retrieval step '{name}' returned no document"
             quoted = evidence if evidence and quotes(run, evidence) else ""
-            yield finding("empty_retrieval", Severity.HIGH, run, message, quoted)
+            yield finding(FindingKind.EMPTY_RETRIEVAL, Severity.HIGH, run, message, quoted)
         elif docs and data.expected.strip():
             yield from _weak(run, docs, data.expected)
             yield from _missed_facts(data.trace, run, docs, data.expected)
@@ -153,7 +153,9 @@ def _weak(run: Run, docs: list[Document], expected: str) -> Iterator[Finding]:
         f"every retrieved document scored low (best {max(scores):.2f} of {len(docs)}) and they "
         f"hold few of the expected concepts: the retriever found off-topic documents"
     )
-    yield finding("low_relevance_retrieval", Severity.HIGH, run, message, _quoted(run, docs))
+    yield finding(
+        FindingKind.LOW_RELEVANCE_RETRIEVAL, Severity.HIGH, run, message, _quoted(run, docs)
+    )
 
 
 def _missed_facts(trace: Trace, run: Run, docs: list[Document], expected: str) -> Iterator[Finding]:
@@ -170,7 +172,9 @@ def _missed_facts(trace: Trace, run: Run, docs: list[Document], expected: str) -
         f"no retrieved document holds the expected figures ({shown}); the answer repeats the "
         "documents' figures instead: the documents retrieved are stale or not the right ones"
     )
-    yield finding("retrieval_missed_facts", Severity.HIGH, run, message, _quoted(run, docs))
+    yield finding(
+        FindingKind.RETRIEVAL_MISSED_FACTS, Severity.HIGH, run, message, _quoted(run, docs)
+    )
 
 
 def _quoted(run: Run, docs: list[Document]) -> str:

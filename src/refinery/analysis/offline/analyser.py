@@ -9,11 +9,12 @@ labelled as rule-based: the confidence reason names the rule that decided.
 from __future__ import annotations
 
 from ...knowledge.models import model_family
-from ...knowledge.patterns import failure_text
+from ...knowledge.patterns import Requirement, Trait, failure_text
 from ...models.diagnosis import Diagnosis, Evidence, FailureType, Hypothesis, Level
 from ...traces.model import RunKind, Trace
 from ..analyser import AnalyserInput, AnalyserOutput, ContextFile, FileRole
 from ..evidence import verify_evidence
+from ..findings import FindingKind
 from .facts import TraceFacts, read_facts, short, summarise
 from .hypotheses import Plan, build_hypotheses, prompt_file_texts
 from .rule_text import case_values, general_rule, lower_first, obligation, requirement
@@ -27,13 +28,17 @@ _CONDITIONS = {
 }
 _SITUATIONS = ("if", "when", "whenever", "unless", "before", "after", "for", "once")
 _CASE_CHARS = 4000
-_ABSENCE = {"expectation_not_in_prompt"}
+_ABSENCE = {FindingKind.EXPECTATION_NOT_IN_PROMPT}
 """Findings about something missing: their excerpt is only the nearest passage, not support."""
 _MAX_FINDING_QUOTES = 4
 _UNNAMED_TOOL = {FailureType.INFRASTRUCTURE: "the model provider"}
 """How templates name a tool the trace does not name ("the tool used in that step")."""
-_LOOP_KINDS = {"loop_tool_call", "repeated_output"}
-_RETRIEVAL_KINDS = {"empty_retrieval", "low_relevance_retrieval", "retrieval_missed_facts"}
+_LOOP_KINDS = {FindingKind.LOOP_TOOL_CALL, FindingKind.REPEATED_OUTPUT}
+_RETRIEVAL_KINDS = {
+    FindingKind.EMPTY_RETRIEVAL,
+    FindingKind.LOW_RELEVANCE_RETRIEVAL,
+    FindingKind.RETRIEVAL_MISSED_FACTS,
+}
 _LOWER = {Level.HIGH: Level.MEDIUM, Level.MEDIUM: Level.LOW, Level.LOW: Level.LOW}
 
 
@@ -81,16 +86,16 @@ def _plan(
     )
 
 
-def _traits(data: AnalyserInput, verdict: Verdict) -> frozenset[str]:
+def _traits(data: AnalyserInput, verdict: Verdict) -> frozenset[Requirement]:
     tools = data.trace.of_kind(RunKind.TOOL, RunKind.RETRIEVER)
     called = bool(tools) or any(m.tool_calls for r in data.trace for m in r.output_messages)
     failed = verdict.tool is not None or verdict.fabricated or any(r.failed for r in tools)
     kinds = {f.kind for f in verdict.findings}
     derived = {
-        "tools": called,
-        "tool_failure": failed,
-        "loop": bool(kinds & _LOOP_KINDS),
-        "retrieval_finding": bool(kinds & _RETRIEVAL_KINDS),
+        Trait.TOOLS: called,
+        Trait.TOOL_FAILURE: failed,
+        Trait.LOOP: bool(kinds & _LOOP_KINDS),
+        Trait.RETRIEVAL_FINDING: bool(kinds & _RETRIEVAL_KINDS),
     }
     return frozenset(kinds | {name for name, shown in derived.items() if shown})
 
@@ -129,7 +134,7 @@ def _condition(req: str, verdict: Verdict) -> str:
     if req.split(" ", 1)[0].lower() in _SITUATIONS or " must " in req:
         return ""
     kinds = {f.kind for f in verdict.findings}
-    if kinds & {"unknown_tool", "bad_tool_arguments"}:
+    if kinds & {FindingKind.UNKNOWN_TOOL, FindingKind.BAD_TOOL_ARGUMENTS}:
         return "When you call tools, "
     if verdict.failure_type is FailureType.ORCHESTRATION_ISSUE and not kinds & _LOOP_KINDS:
         return ""
@@ -228,7 +233,7 @@ def _root_cause(case: Case, verdict: Verdict, names: dict[str, str]) -> str:
 
 
 def _confidence_reason(verdict: Verdict, verified: bool) -> str:
-    kinds = sorted({f.kind for f in verdict.findings}) or ["no detector finding"]
+    kinds = sorted({f.kind.value for f in verdict.findings}) or ["no detector finding"]
     runs = sorted({f.run_id for f in verdict.findings})[:3]
     where = f" on run {', '.join(runs)}" if runs else ""
     check = "evidence quoted verbatim from the trace" if verified else "evidence not verified"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...knowledge.patterns import Pattern, patterns_for
+from ...knowledge.patterns import Pattern, Requirement, patterns_for
 from ...models.diagnosis import Edit, FailureType, Hypothesis, Level
 from ..analyser import ContextFile, FileRole
 from ..structured import prompt_text
@@ -53,7 +53,7 @@ class Plan:
     files: tuple[ContextFile, ...]
     focus_prompt: str | None = None
     """The prompt file holding the rule the model ignored, edited first."""
-    traits: frozenset[str] = frozenset()
+    traits: frozenset[Requirement] = frozenset()
     """What the trace shows (``tools``, ``tool_failure``, the deciding finding kinds, ``loop``),
     for patterns that require or exclude it."""
     knobs: tuple[str, ...] = ()
@@ -79,7 +79,7 @@ def build_hypotheses(plan: Plan) -> tuple[Hypothesis, ...]:
     return tuple(h.model_copy(update={"rank": i}) for i, (_, h) in enumerate(ranked, start=1))
 
 
-def _fits(pattern: Pattern, traits: frozenset[str]) -> bool:
+def _fits(pattern: Pattern, traits: frozenset[Requirement]) -> bool:
     return set(pattern.requires) <= traits and not set(pattern.excludes) & traits
 
 

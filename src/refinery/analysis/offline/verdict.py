@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 
 from ...models.diagnosis import FailureType, Level
 from ...traces.model import Run, RunKind, Trace
-from ..findings import Finding
+from ..findings import Finding, FindingKind
 from .facts import TraceFacts, error_line, short
 from .prompt_sentences import covering_sentence, failure_rule
 
@@ -61,8 +61,12 @@ _VALIDATION = re.compile(
     r"(?:failed|unable) to parse|Invalid json|not valid JSON|type=\w+_(?:parsing|type)",
     re.I,
 )
-_RETRIEVAL_KINDS = ("empty_retrieval", "low_relevance_retrieval", "retrieval_missed_facts")
-_CONTEXT_KINDS = ("context_trimmed", "context_missing_input")
+_RETRIEVAL_KINDS = (
+    FindingKind.EMPTY_RETRIEVAL,
+    FindingKind.LOW_RELEVANCE_RETRIEVAL,
+    FindingKind.RETRIEVAL_MISSED_FACTS,
+)
+_CONTEXT_KINDS = (FindingKind.CONTEXT_TRIMMED, FindingKind.CONTEXT_MISSING_INPUT)
 _DERIVED = re.compile(
     r"calculat|comput|how many|how much|how long|total|sum\b|add up|subtotal|tax|percent|"
     r"count|business days|weekdays?|adjacent|next to|beside|between|nearest|closest|left of|"
@@ -70,9 +74,15 @@ _DERIVED = re.compile(
     re.I,
 )
 _TOOL_KINDS = (
-    "tool_error", "tool_output_error", "unknown_tool", "bad_tool_arguments", "retry_after_error",
-    "empty_tool_result", "infrastructure_error", "run_error",
-)  # fmt: skip
+    FindingKind.TOOL_ERROR,
+    FindingKind.TOOL_OUTPUT_ERROR,
+    FindingKind.UNKNOWN_TOOL,
+    FindingKind.BAD_TOOL_ARGUMENTS,
+    FindingKind.RETRY_AFTER_ERROR,
+    FindingKind.EMPTY_TOOL_RESULT,
+    FindingKind.INFRASTRUCTURE_ERROR,
+    FindingKind.RUN_ERROR,
+)
 _LONG_PROMPT = 40_000
 _MODEL_KINDS = (RunKind.LLM, RunKind.EMBEDDING)
 _STEP_KINDS = (RunKind.CHAIN, RunKind.AGENT, RunKind.OTHER)
@@ -148,8 +158,8 @@ def _infrastructure(case: Case) -> Verdict | None:
     ended = not case.facts.final_text.strip() or case.trace.root.failed
     hits = [
         f
-        for f in case.of("infrastructure_error", "run_error")
-        if f.kind == "infrastructure_error" or _INFRA.search(_telling(case, f))
+        for f in case.of(FindingKind.INFRASTRUCTURE_ERROR, FindingKind.RUN_ERROR)
+        if f.kind == FindingKind.INFRASTRUCTURE_ERROR or _INFRA.search(_telling(case, f))
     ]
     hits = [f for f in hits if case.kind_of(f) in _MODEL_KINDS or ended]
     if not hits:
@@ -171,8 +181,10 @@ def _telling(case: Case, finding: Finding) -> str:
 
 
 def _context(case: Case) -> Verdict | None:
-    hits = case.of("near_context_window") + [
-        f for f in case.of("run_error", "infrastructure_error") if _CONTEXT.search(case.text(f))
+    hits = case.of(FindingKind.NEAR_CONTEXT_WINDOW) + [
+        f
+        for f in case.of(FindingKind.RUN_ERROR, FindingKind.INFRASTRUCTURE_ERROR)
+        if _CONTEXT.search(case.text(f))
     ]
     if not hits:
         return None
@@ -186,8 +198,8 @@ def _context(case: Case) -> Verdict | None:
 
 
 def _output_format(case: Case) -> Verdict | None:
-    hits = case.of("finish_length", "parse_after_truncation") + [
-        f for f in case.of("run_error") if _is_parse_failure(case, f)
+    hits = case.of(FindingKind.FINISH_LENGTH, FindingKind.PARSE_AFTER_TRUNCATION) + [
+        f for f in case.of(FindingKind.RUN_ERROR) if _is_parse_failure(case, f)
     ]
     if not hits:
         return None
@@ -202,10 +214,10 @@ def _output_format(case: Case) -> Verdict | None:
 
 
 def _orchestration(case: Case) -> Verdict | None:
-    hits = case.of("loop_tool_call", "repeated_output")
+    hits = case.of(FindingKind.LOOP_TOOL_CALL, FindingKind.REPEATED_OUTPUT)
     if not hits:
         return _step_limit(case)
-    loop = hits[0].kind == "loop_tool_call"
+    loop = hits[0].kind == FindingKind.LOOP_TOOL_CALL
     return Verdict(
         failure_type=FailureType.ORCHESTRATION_ISSUE,
         rule="the same tool call or the same output repeated (a loop)",
@@ -217,7 +229,7 @@ def _orchestration(case: Case) -> Verdict | None:
 
 
 def _step_limit(case: Case) -> Verdict | None:
-    hits = case.of("step_limit")
+    hits = case.of(FindingKind.STEP_LIMIT)
     if not hits:
         return None
     return Verdict(
@@ -249,7 +261,7 @@ def _is_parse_failure(case: Case, finding: Finding) -> bool:
 
 
 def _retrieval(case: Case) -> Verdict | None:
-    found = [] if case.of("expectation_met") else case.of(*_RETRIEVAL_KINDS)
+    found = [] if case.of(FindingKind.EXPECTATION_MET) else case.of(*_RETRIEVAL_KINDS)
     hits = found + [f for f in case.of(*_TOOL_KINDS) if _is_retrieval(case.run(f))]
     if not hits:
         return None
@@ -267,12 +279,14 @@ def _retrieval(case: Case) -> Verdict | None:
 
 
 def _tool(case: Case) -> Verdict | None:
-    hits = [f for f in case.of(*_TOOL_KINDS) if f.kind != "run_error" or _is_action(case, f)]
+    hits = [
+        f for f in case.of(*_TOOL_KINDS) if f.kind != FindingKind.RUN_ERROR or _is_action(case, f)
+    ]
     if not hits:
         return None
     # A tool's own failure names the tool; a failed step around it (code execution) comes after.
     hits.sort(key=lambda f: not _is_tool(case.run(f)))
-    direct = _is_tool(case.run(hits[0])) or hits[0].kind != "run_error"
+    direct = _is_tool(case.run(hits[0])) or hits[0].kind != FindingKind.RUN_ERROR
     fabricated = _fabricated(case, hits)
     rule_sentence = failure_rule(case.prompt_texts) if fabricated else None
     common = {"findings": tuple(hits), "tool": _tool_name(case, hits[0]), "fabricated": fabricated}
@@ -296,14 +310,14 @@ def _tool(case: Case) -> Verdict | None:
 
 
 def _context_assembly(case: Case) -> Verdict | None:
-    hits = [] if case.of("expectation_met") else case.of(*_CONTEXT_KINDS)
+    hits = [] if case.of(FindingKind.EXPECTATION_MET) else case.of(*_CONTEXT_KINDS)
     if not hits:
         return None
     return Verdict(
         failure_type=FailureType.CONTEXT_ISSUE,
         rule="a step that builds the model's context dropped or lost part of it",
         findings=tuple(hits),
-        confidence=Level.HIGH if case.of("expectation_not_met") else Level.MEDIUM,
+        confidence=Level.HIGH if case.of(FindingKind.EXPECTATION_NOT_MET) else Level.MEDIUM,
         detail=short(hits[0].message, 160),
         knobs=_knobs(hits[0].message),
     )
@@ -311,7 +325,7 @@ def _context_assembly(case: Case) -> Verdict | None:
 
 def _reasoning(case: Case) -> Verdict | None:
     """A wrong figure derived from inputs the model had: arithmetic, dates, counts, positions."""
-    hits = case.of("wrong_figure")
+    hits = case.of(FindingKind.WRONG_FIGURE)
     if not hits or not _DERIVED.search(f"{case.expected} {case.facts.user_input}"):
         return None
     return Verdict(
@@ -325,7 +339,7 @@ def _reasoning(case: Case) -> Verdict | None:
 
 
 def _empty_output(case: Case) -> Verdict | None:
-    hits = case.of("empty_output")
+    hits = case.of(FindingKind.EMPTY_OUTPUT)
     if not hits:
         return None
     run = case.run(hits[0])
@@ -341,8 +355,11 @@ def _empty_output(case: Case) -> Verdict | None:
 
 
 def _coverage(case: Case) -> Verdict | None:
-    not_met = case.of("expectation_not_met")
-    covered, uncovered = case.of("expectation_in_prompt"), case.of("expectation_not_in_prompt")
+    not_met = case.of(FindingKind.EXPECTATION_NOT_MET)
+    covered, uncovered = (
+        case.of(FindingKind.EXPECTATION_IN_PROMPT),
+        case.of(FindingKind.EXPECTATION_NOT_IN_PROMPT),
+    )
     if not not_met or not (covered or uncovered):
         return None
     sentence = covering_sentence(case.expected, case.prompt_texts) if covered else None
@@ -383,12 +400,12 @@ def _covered_verdict(
 def _by_lexical_coverage(case: Case) -> Verdict:
     sentence = covering_sentence(case.expected, case.prompt_texts)
     if sentence is not None:
-        verdict = _covered_verdict(case, tuple(case.of("expectation_not_met")), sentence)
+        verdict = _covered_verdict(case, tuple(case.of(FindingKind.EXPECTATION_NOT_MET)), sentence)
         return replace(verdict, confidence=Level.LOW)
     return Verdict(
         failure_type=FailureType.INSTRUCTION_GAP,
         rule="no detector finding; no prompt sentence matches the expectation's words",
-        findings=tuple(case.of("expectation_not_met")),
+        findings=tuple(case.of(FindingKind.EXPECTATION_NOT_MET)),
         confidence=Level.LOW,
         detail="no prompt mentions it",
     )
@@ -396,7 +413,11 @@ def _by_lexical_coverage(case: Case) -> Verdict:
 
 def _fabricated(case: Case, hits: list[Finding]) -> bool:
     final = case.facts.final_run
-    if final is None or case.of("expectation_met") or _ADMITS.search(case.facts.final_text):
+    if (
+        final is None
+        or case.of(FindingKind.EXPECTATION_MET)
+        or _ADMITS.search(case.facts.final_text)
+    ):
         return False
     first = min((case.trace.position(f.run_id) for f in hits if f.run_id in case.trace), default=0)
     return case.trace.position(final.id) > first
