@@ -30,6 +30,10 @@ class Trait(StrEnum):
     """The same call or output repeated."""
     RETRIEVAL_FINDING = "retrieval_finding"
     """A retrieval detector fired."""
+    EXISTING_RULE = "existing_rule"
+    """A prompt file holds the rule the model ignored (a fix may restate it there)."""
+    EXAMPLE = "example"
+    """The trace holds a request that a worked example can show."""
 
 
 Requirement = FindingKind | Trait

@@ -21,9 +21,10 @@ from typing import Any
 
 from ...traces.model import Run, RunKind, Trace
 from ..findings import DetectorInput, Finding, FindingKind, Severity, detector
-from .coverage import expectation, final_output
+from .coverage import final_output
 from .excerpts import finding, head, quotes
 from .figures import figures
+from .prompt_rules import expectation
 from .terms import tokens
 
 _SEARCH_NAME = re.compile(r"retriev|search|lookup|vector|\brag\b|knowledge|query|similar", re.I)

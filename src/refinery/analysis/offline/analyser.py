@@ -11,23 +11,17 @@ from __future__ import annotations
 from ...knowledge.models import model_family
 from ...knowledge.patterns import Requirement, Trait, failure_text
 from ...models.diagnosis import Diagnosis, Evidence, FailureType, Hypothesis, Level
-from ...traces.model import RunKind, Trace
+from ...traces.model import RunKind
 from ..analyser import AnalyserInput, AnalyserOutput, ContextFile, FileRole
+from ..detectors.prompt_rules import holds_rule
 from ..evidence import verify_evidence
 from ..findings import FindingKind
 from .facts import TraceFacts, read_facts, short, summarise
 from .hypotheses import Plan, build_hypotheses, prompt_file_texts
-from .rule_text import case_values, general_rule, lower_first, obligation, requirement
+from .rule_text import lower_first
+from .slots import case_text, restated, template_slots
 from .verdict import Case, Verdict, decide
 
-_CONDITIONS = {
-    FailureType.TOOL_ERROR: "If a tool call fails or returns an error, ",
-    FailureType.INFRASTRUCTURE: "If a service or tool is unavailable or times out, ",
-    FailureType.RETRIEVAL_ISSUE: "If the retrieved documents do not contain what was asked, ",
-    FailureType.ORCHESTRATION_ISSUE: "If you are repeating a step without progress, ",
-}
-_SITUATIONS = ("if", "when", "whenever", "unless", "before", "after", "for", "once")
-_CASE_CHARS = 4000
 _ABSENCE = {FindingKind.EXPECTATION_NOT_IN_PROMPT}
 """Findings about something missing: their excerpt is only the nearest passage, not support."""
 _MAX_FINDING_QUOTES = 4
@@ -68,22 +62,42 @@ class OfflineAnalyser:
 def _plan(
     data: AnalyserInput, facts: TraceFacts, verdict: Verdict, evidence: tuple[Evidence, ...]
 ) -> Plan:
-    focus = verdict.existing_rule[0] if verdict.existing_rule else None
+    rule_file = _rule_file(data.files, verdict)
+    existing = verdict.existing_rule.text if rule_file and verdict.existing_rule else ""
+    slots = {**template_slots(data, facts, verdict), "existing_rule": restated(existing)}
     quote = next((e for e in evidence if e.verified), None)
     excerpt = short(quote.quote.split("Traceback")[0], 100) if quote else ""
     note = f'Evidence: run {quote.run_id}: "{excerpt}".' if quote else ""
     return Plan(
         failure_type=verdict.failure_type,
         family=model_family(facts.model),
-        slots=_slots(data, facts, verdict),
+        slots=slots,
         user_input=facts.user_input,
         expected=data.expected,
         evidence_note=note,
         files=data.files,
-        focus_prompt=focus if any(f.path == focus for f in data.files) else None,
-        traits=_traits(data, verdict),
+        focus_prompt=rule_file,
+        existing_rule=existing,
+        traits=_traits(data, verdict) | _shown(existing, slots),
         knobs=verdict.knobs,
+        case_text=case_text(data.trace, facts),
+        run_ids=frozenset(run.id for run in data.trace),
     )
+
+
+def _rule_file(files: tuple[ContextFile, ...], verdict: Verdict) -> str | None:
+    """The prompt file that holds the rule the model ignored, if one does."""
+    rule = verdict.existing_rule
+    if rule is None:
+        return None
+    return next(
+        (path for path, text in prompt_file_texts(files) if holds_rule(text, rule.text)), None
+    )
+
+
+def _shown(existing: str, slots: dict[str, str]) -> frozenset[Requirement]:
+    shown = {Trait.EXISTING_RULE: bool(existing), Trait.EXAMPLE: bool(slots["example"])}
+    return frozenset(trait for trait, present in shown.items() if present)
 
 
 def _traits(data: AnalyserInput, verdict: Verdict) -> frozenset[Requirement]:
@@ -100,55 +114,13 @@ def _traits(data: AnalyserInput, verdict: Verdict) -> frozenset[Requirement]:
     return frozenset(kinds | {name for name, shown in derived.items() if shown})
 
 
-def _case_text(trace: Trace, facts: TraceFacts) -> str:
-    """The conversation's own text: a value found here belongs to this case, not to a policy."""
-    outputs = [r.output_text[:_CASE_CHARS] for r in trace if r.kind is not RunKind.LLM]
-    return "\n".join([facts.user_input, facts.final_text, *outputs])
-
-
-def _slots(data: AnalyserInput, facts: TraceFacts, verdict: Verdict) -> dict[str, str]:
-    text = failure_text(verdict.failure_type)
-    rule = general_rule(data.expected, _case_text(data.trace, facts))
-    req = text.method if rule.specific else rule.text
-    condition = "" if rule.specific else _condition(req, verdict)
-    return {
-        "requirement": req,
-        "requirement_lower": lower_first(req),
-        "obligation": obligation(req),
-        "rule": condition + (lower_first(req) if condition else req),
-        "why": text.why,
-        "method": text.method,
-        "tool_clause": f" (such as {verdict.tool})" if verdict.tool else "",
-        "example_input": _example_input(facts.user_input),
-        "expected": data.expected.strip(),
-    }
-
-
-def _example_input(user_input: str) -> str:
-    """The user's request, quoted, for an example; a general phrase when it holds case values."""
-    text = short(user_input, 100).replace('"', "'")
-    return f'"{text}"' if text and not case_values(text, text) else "a request of this kind"
-
-
-def _condition(req: str, verdict: Verdict) -> str:
-    if req.split(" ", 1)[0].lower() in _SITUATIONS or " must " in req:
-        return ""
-    kinds = {f.kind for f in verdict.findings}
-    if kinds & {FindingKind.UNKNOWN_TOOL, FindingKind.BAD_TOOL_ARGUMENTS}:
-        return "When you call tools, "
-    if verdict.failure_type is FailureType.ORCHESTRATION_ISSUE and not kinds & _LOOP_KINDS:
-        return ""
-    if verdict.fabricated or verdict.failure_type in _CONDITIONS:
-        return _CONDITIONS.get(verdict.failure_type, _CONDITIONS[FailureType.TOOL_ERROR])
-    return ""
-
-
 def _evidence(case: Case, verdict: Verdict) -> tuple[Evidence, ...]:
     supporting = [f for f in verdict.findings if f.kind not in _ABSENCE]
     found = _distinct([(f.run_id, f.evidence or _run_snippet(case, f.run_id)) for f in supporting])
     quotes = found[:_MAX_FINDING_QUOTES]
-    if verdict.existing_rule and verdict.existing_rule[0] in case.trace:
-        quotes.append(verdict.existing_rule)
+    rule = verdict.existing_rule
+    if rule is not None and rule.source in case.trace:
+        quotes.append((rule.source, rule.text))
     final = case.facts.final_run
     if final is not None and case.facts.final_text.strip():
         quotes.append((final.id, case.facts.final_text[:300]))
@@ -193,7 +165,7 @@ def _diagnosis(
     verified = any(e.verified for e in evidence)
     return Diagnosis(
         failure_type=verdict.failure_type,
-        root_cause=_root_cause(case, verdict, names),
+        root_cause=_root_cause(case, verdict, names, _rule_file(files, verdict) is not None),
         confidence=verdict.confidence if verified else _LOWER[verdict.confidence],
         confidence_reason=_confidence_reason(verdict, verified),
         trace_summary=summarise(case.trace, {f.run_id for f in case.findings}),
@@ -216,11 +188,8 @@ def _names(files: tuple[ContextFile, ...], verdict: Verdict) -> dict[str, str]:
     }
 
 
-def _root_cause(case: Case, verdict: Verdict, names: dict[str, str]) -> str:
-    expected_lower = lower_first(requirement(case.expected) or case.expected)
-    slots = {**names, "expected_lower": expected_lower, "requirement": requirement(case.expected)}
-    slots["requirement"] = slots["requirement"].rstrip(".")
-    cause = failure_text(verdict.failure_type).cause.format_map(slots)
+def _root_cause(case: Case, verdict: Verdict, names: dict[str, str], rule_file: bool) -> str:
+    cause = failure_text(verdict.failure_type).cause.format_map(names)
     if verdict.fabricated:
         final = short(case.facts.final_text, 100)
         cause += f' The model then answered "{final}" as if the tool had succeeded'
@@ -228,6 +197,13 @@ def _root_cause(case: Case, verdict: Verdict, names: dict[str, str]) -> str:
             ", against the prompt's rule."
             if verdict.existing_rule
             else ", and no prompt rule says what to do when a tool fails."
+        )
+    drifted = case.of(FindingKind.PROMPT_DRIFT)
+    if drifted and verdict.existing_rule is not None and not rule_file:
+        cause += (
+            " That rule is in the prompt production ran, not in the project's prompt file: the "
+            "deployed prompt and the file have drifted apart, so a fix to the file must add the "
+            "rule back before production runs the file's prompt again."
         )
     return cause
 
@@ -237,10 +213,17 @@ def _confidence_reason(verdict: Verdict, verified: bool) -> str:
     runs = sorted({f.run_id for f in verdict.findings})[:3]
     where = f" on run {', '.join(runs)}" if runs else ""
     check = "evidence quoted verbatim from the trace" if verified else "evidence not verified"
-    return (
+    reason = (
         f"Rule-based offline analysis (no LLM): the rule '{verdict.rule}' matched "
         f"{', '.join(kinds)}{where}; {check}."
     )
+    if verdict.lexical:
+        reason += (
+            " This verdict rests only on shared words between the expected behaviour, the prompt "
+            "and the answer, which is why confidence is low: reading the conversation itself "
+            "needs an LLM (run again with --provider openai, anthropic or gemini and its API key)."
+        )
+    return reason
 
 
 def _gap(case: Case) -> str:

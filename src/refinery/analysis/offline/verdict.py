@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
+from ...knowledge.words import identifier_words, says
 from ...models.diagnosis import FailureType, Level
 from ...traces.model import Run, RunKind, Trace
+from ..detectors.prompt_rules import RuleMatch, covering_rule, failure_rule, sentences
 from ..findings import Finding, FindingKind
 from .facts import TraceFacts, error_line, short
-from .prompt_sentences import covering_sentence, failure_rule
 
 _INFRA = re.compile(
     r"\b(?:HTTP(?:/[\d.]+)?|status(?:[ _]?code)?|code|error)[^\w\n]{0,3}(?:429|5\d\d)\b|"
@@ -44,17 +45,6 @@ _CONTEXT = re.compile(
     r"input is too long|reduce the length",
     re.I,
 )
-_ADMITS = re.compile(
-    r"\b(error|fail\w*|unavailable|unable|not able|couldn'?t|could not|can'?t|cannot|sorry|"
-    r"apolog\w*|problem|down|outage|try again|not available|no (?:data|results?|information))\b",
-    re.I,
-)
-_RETRIEVAL = re.compile(r"retriev|search|lookup|vector|rag\b|knowledge|docs?\b|document", re.I)
-_REASONING = re.compile(
-    r"calculat|comput|count|arithmetic|math|\bsum\b|total|add up|percent|convert|translat|"
-    r"spell|sort|reason|logic|deduc|infer",
-    re.I,
-)
 _VALIDATION = re.compile(
     r"ValidationError|validation error|OutputParserException|JSONDecodeError|json ?schema|"
     r"Input should be|Field required|is not valid under any of the given schemas|"
@@ -67,12 +57,6 @@ _RETRIEVAL_KINDS = (
     FindingKind.RETRIEVAL_MISSED_FACTS,
 )
 _CONTEXT_KINDS = (FindingKind.CONTEXT_TRIMMED, FindingKind.CONTEXT_MISSING_INPUT)
-_DERIVED = re.compile(
-    r"calculat|comput|how many|how much|how long|total|sum\b|add up|subtotal|tax|percent|"
-    r"count|business days|weekdays?|adjacent|next to|beside|between|nearest|closest|left of|"
-    r"right of|order of|sort|convert",
-    re.I,
-)
 _TOOL_KINDS = (
     FindingKind.TOOL_ERROR,
     FindingKind.TOOL_OUTPUT_ERROR,
@@ -103,12 +87,15 @@ class Verdict:
     """A short, trace-derived description used in the root cause."""
     tool: str | None = None
     """The tool or retriever involved, if any."""
-    existing_rule: tuple[str, str] | None = None
-    """(run id, sentence) of a prompt rule that already covered the expectation."""
+    existing_rule: RuleMatch | None = None
+    """The prompt rule that already covered the expectation, and where it is."""
     fabricated: bool = False
     """The model answered after a failure without admitting it."""
     knobs: tuple[str, ...] = ()
     """Configuration keys the evidence names as relevant to the fix (``max_iterations``...)."""
+    lexical: bool = False
+    """The verdict rests on word overlap between the expectation, the prompt and the answer,
+    not on a deterministic finding: it cannot be more than low confidence."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -291,11 +278,12 @@ def _tool(case: Case) -> Verdict | None:
     rule_sentence = failure_rule(case.prompt_texts) if fabricated else None
     common = {"findings": tuple(hits), "tool": _tool_name(case, hits[0]), "fabricated": fabricated}
     if rule_sentence is not None:
+        # The failure is deterministic; "answered as if not" is read from the answer's words.
         return Verdict(
             failure_type=FailureType.INSTRUCTION_NOT_FOLLOWED,
             rule="a tool failed, the model answered as if not, and a prompt rule covers failures",
-            confidence=Level.HIGH,
-            detail=f'"{short(rule_sentence[1], 160)}"',
+            confidence=Level.MEDIUM,
+            detail=f'"{short(rule_sentence.text, 160)}"',
             existing_rule=rule_sentence,
             **common,  # type: ignore[arg-type]
         )
@@ -326,7 +314,7 @@ def _context_assembly(case: Case) -> Verdict | None:
 def _reasoning(case: Case) -> Verdict | None:
     """A wrong figure derived from inputs the model had: arithmetic, dates, counts, positions."""
     hits = case.of(FindingKind.WRONG_FIGURE)
-    if not hits or not _DERIVED.search(f"{case.expected} {case.facts.user_input}"):
+    if not hits or not says("derived_values", f"{case.expected} {case.facts.user_input}"):
         return None
     return Verdict(
         failure_type=FailureType.MODEL_LIMITATION,
@@ -356,58 +344,62 @@ def _empty_output(case: Case) -> Verdict | None:
 
 def _coverage(case: Case) -> Verdict | None:
     not_met = case.of(FindingKind.EXPECTATION_NOT_MET)
-    covered, uncovered = (
-        case.of(FindingKind.EXPECTATION_IN_PROMPT),
-        case.of(FindingKind.EXPECTATION_NOT_IN_PROMPT),
-    )
-    if not not_met or not (covered or uncovered):
+    if not not_met:
         return None
-    sentence = covering_sentence(case.expected, case.prompt_texts) if covered else None
-    return (
-        _covered_verdict(case, (*covered, *not_met), sentence)
-        if covered
-        else Verdict(
-            failure_type=FailureType.INSTRUCTION_GAP,
-            rule="the expectation is not met and no prompt addresses it",
-            findings=(*uncovered, *not_met),
-            confidence=Level.MEDIUM,
-            detail="no prompt mentions it",
-        )
+    rule = covering_rule(case.expected, case.prompt_texts)
+    if rule is not None:
+        return _covered_verdict(case, (*case.of(FindingKind.EXPECTATION_IN_PROMPT), *not_met), rule)
+    return Verdict(
+        failure_type=FailureType.INSTRUCTION_GAP,
+        rule="the answer lacks the expected behaviour and no prompt sentence addresses it "
+        "(word overlap)",
+        findings=(*case.of(FindingKind.EXPECTATION_NOT_IN_PROMPT), *not_met),
+        confidence=Level.LOW,
+        detail=_uncovered_detail(case),
+        lexical=True,
     )
 
 
-def _covered_verdict(
-    case: Case, findings: tuple[Finding, ...], sentence: tuple[str, str] | None
-) -> Verdict:
+def _uncovered_detail(case: Case) -> str:
+    count = sum(len(sentences(text)) for _, text in case.prompt_texts)
+    if not count:
+        return "the model had no system prompt, so nothing told it what to do here"
+    return (
+        f"none of the {count} sentences of its instructions addresses this situation, so the "
+        "model fell back on its own defaults"
+    )
+
+
+def _covered_verdict(case: Case, findings: tuple[Finding, ...], rule: RuleMatch) -> Verdict:
     longest = max((len(text) for _, text in case.prompt_texts), default=0)
     if longest > _LONG_PROMPT:
-        failure, rule = FailureType.CONTEXT_ISSUE, "rule present but drowned in a very long prompt"
-    elif _REASONING.search(case.expected):
-        failure, rule = FailureType.MODEL_LIMITATION, "rule present, reasoning-type task not met"
+        failure, why = FailureType.CONTEXT_ISSUE, "rule present but drowned in a very long prompt"
+    elif says("reasoning_tasks", case.expected):
+        failure, why = FailureType.MODEL_LIMITATION, "rule present, reasoning-type task not met"
     else:
-        failure, rule = FailureType.INSTRUCTION_NOT_FOLLOWED, "rule present in the prompt, not met"
-    detail = f'"{short(sentence[1], 160)}"' if sentence else "the prompt mentions it"
+        failure, why = FailureType.INSTRUCTION_NOT_FOLLOWED, "rule present in the prompt, not met"
     return Verdict(
         failure_type=failure,
-        rule=rule,
+        rule=f"{why} (word overlap)",
         findings=findings,
-        confidence=Level.MEDIUM,
-        detail=detail,
-        existing_rule=sentence,
+        confidence=Level.LOW,
+        detail=f'"{short(rule.text, 160)}"',
+        existing_rule=rule,
+        lexical=True,
     )
 
 
 def _by_lexical_coverage(case: Case) -> Verdict:
-    sentence = covering_sentence(case.expected, case.prompt_texts)
-    if sentence is not None:
-        verdict = _covered_verdict(case, tuple(case.of(FindingKind.EXPECTATION_NOT_MET)), sentence)
-        return replace(verdict, confidence=Level.LOW)
+    rule = covering_rule(case.expected, case.prompt_texts)
+    if rule is not None:
+        return _covered_verdict(case, tuple(case.of(FindingKind.EXPECTATION_IN_PROMPT)), rule)
     return Verdict(
         failure_type=FailureType.INSTRUCTION_GAP,
-        rule="no detector finding; no prompt sentence matches the expectation's words",
-        findings=tuple(case.of(FindingKind.EXPECTATION_NOT_MET)),
+        rule="no detector finding; no prompt sentence addresses the expectation (word overlap)",
+        findings=tuple(case.of(FindingKind.EXPECTATION_NOT_IN_PROMPT)),
         confidence=Level.LOW,
-        detail="no prompt mentions it",
+        detail=_uncovered_detail(case),
+        lexical=True,
     )
 
 
@@ -416,7 +408,7 @@ def _fabricated(case: Case, hits: list[Finding]) -> bool:
     if (
         final is None
         or case.of(FindingKind.EXPECTATION_MET)
-        or _ADMITS.search(case.facts.final_text)
+        or says("admits_failure", case.facts.final_text)
     ):
         return False
     first = min((case.trace.position(f.run_id) for f in hits if f.run_id in case.trace), default=0)
@@ -427,7 +419,8 @@ def _is_retrieval(run: Run | None) -> bool:
     if run is None:
         return False
     return run.kind is RunKind.RETRIEVER or (
-        run.kind is RunKind.TOOL and bool(_RETRIEVAL.search(run.tool_name or run.name))
+        run.kind is RunKind.TOOL
+        and says("retrieval_tools", identifier_words(run.tool_name or run.name))
     )
 
 
