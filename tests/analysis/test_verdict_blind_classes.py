@@ -6,8 +6,9 @@ from typing import Any
 
 from refinery.analysis.detectors import run_detectors
 from refinery.analysis.findings import DetectorInput
+from refinery.analysis.offline.case import Case, Verdict
 from refinery.analysis.offline.facts import read_facts
-from refinery.analysis.offline.verdict import Case, Verdict, decide
+from refinery.analysis.offline.verdict import decide
 from refinery.models.diagnosis import FailureType
 from refinery.traces.model import Message, Run, RunKind, Trace, build_trace
 

@@ -16,11 +16,12 @@ from ..analyser import AnalyserInput, AnalyserOutput, ContextFile, FileRole
 from ..detectors.prompt_rules import holds_rule
 from ..evidence import verify_evidence
 from ..findings import FindingKind
+from .case import Case, Verdict
 from .facts import TraceFacts, read_facts, short, summarise
 from .hypotheses import Plan, build_hypotheses, prompt_file_texts
 from .rule_text import lower_first
 from .slots import case_text, restated, template_slots
-from .verdict import Case, Verdict, decide
+from .verdict import decide
 
 _ABSENCE = {FindingKind.EXPECTATION_NOT_IN_PROMPT}
 """Findings about something missing: their excerpt is only the nearest passage, not support."""

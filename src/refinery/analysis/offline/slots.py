@@ -17,9 +17,9 @@ from ...models.diagnosis import FailureType
 from ...traces.model import RunKind, Trace
 from ..analyser import AnalyserInput
 from ..findings import FindingKind
+from .case import Verdict
 from .facts import TraceFacts, short
 from .rule_text import general_rule, lower_first, obligation, readability_problems
-from .verdict import Verdict
 
 _CONDITIONS = {
     FailureType.TOOL_ERROR: "If a tool call fails or returns an error, ",

@@ -23,14 +23,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from ...knowledge.words import identifier_words, says
 from ...models.diagnosis import FailureType, Level
-from ...traces.model import Run, RunKind, Trace
-from ..detectors.prompt_rules import RuleMatch, covering_rule, failure_rule, sentences
+from ...traces.model import Run, RunKind
+from ..detectors.prompt_rules import failure_rule
 from ..findings import Finding, FindingKind
-from .facts import TraceFacts, error_line, short
+from .case import Case, Verdict
+from .facts import error_line, short
+from .lexical import coverage_verdict, lexical_verdict
 
 _INFRA = re.compile(
     r"\b(?:HTTP(?:/[\d.]+)?|status(?:[ _]?code)?|code|error)[^\w\n]{0,3}(?:429|5\d\d)\b|"
@@ -67,66 +68,9 @@ _TOOL_KINDS = (
     FindingKind.INFRASTRUCTURE_ERROR,
     FindingKind.RUN_ERROR,
 )
-_LONG_PROMPT = 40_000
 _MODEL_KINDS = (RunKind.LLM, RunKind.EMBEDDING)
 _STEP_KINDS = (RunKind.CHAIN, RunKind.AGENT, RunKind.OTHER)
 _STEP_RULE = "an intermediate step of the agent (an action such as running code) failed"
-
-
-@dataclass(frozen=True, kw_only=True)
-class Verdict:
-    """The decided failure type and why."""
-
-    failure_type: FailureType
-    rule: str
-    """The rule that decided, in words (quoted in the confidence reason)."""
-    findings: tuple[Finding, ...]
-    """The findings it rests on."""
-    confidence: Level
-    detail: str
-    """A short, trace-derived description used in the root cause."""
-    tool: str | None = None
-    """The tool or retriever involved, if any."""
-    existing_rule: RuleMatch | None = None
-    """The prompt rule that already covered the expectation, and where it is."""
-    fabricated: bool = False
-    """The model answered after a failure without admitting it."""
-    knobs: tuple[str, ...] = ()
-    """Configuration keys the evidence names as relevant to the fix (``max_iterations``...)."""
-    lexical: bool = False
-    """The verdict rests on word overlap between the expectation, the prompt and the answer,
-    not on a deterministic finding: it cannot be more than low confidence."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class Case:
-    """What the rules look at."""
-
-    trace: Trace
-    findings: tuple[Finding, ...]
-    facts: TraceFacts
-    expected: str
-    prompt_texts: tuple[tuple[str, str], ...]
-    """(run id or file path, text) of the prompts the model saw: the trace's system messages, or
-    the prompt files when the trace recorded none."""
-
-    def of(self, *kinds: str) -> list[Finding]:
-        """Findings of these kinds, in detector order."""
-        return [f for f in self.findings if f.kind in kinds]
-
-    def run(self, finding: Finding) -> Run | None:
-        """The run a finding is about."""
-        return self.trace.get(finding.run_id)
-
-    def text(self, finding: Finding) -> str:
-        """The finding's evidence and message, plus its run's error."""
-        run = self.run(finding)
-        return " ".join((finding.evidence, finding.message, (run.error or "") if run else ""))
-
-    def kind_of(self, finding: Finding) -> RunKind | None:
-        """The kind of the run a finding is about."""
-        run = self.run(finding)
-        return run.kind if run else None
 
 
 Rule = Callable[[Case], Verdict | None]
@@ -138,7 +82,7 @@ def decide(case: Case) -> Verdict:
         verdict = rule(case)
         if verdict is not None:
             return verdict
-    return _by_lexical_coverage(case)
+    return lexical_verdict(case)
 
 
 def _infrastructure(case: Case) -> Verdict | None:
@@ -342,67 +286,6 @@ def _empty_output(case: Case) -> Verdict | None:
     )
 
 
-def _coverage(case: Case) -> Verdict | None:
-    not_met = case.of(FindingKind.EXPECTATION_NOT_MET)
-    if not not_met:
-        return None
-    rule = covering_rule(case.expected, case.prompt_texts)
-    if rule is not None:
-        return _covered_verdict(case, (*case.of(FindingKind.EXPECTATION_IN_PROMPT), *not_met), rule)
-    return Verdict(
-        failure_type=FailureType.INSTRUCTION_GAP,
-        rule="the answer lacks the expected behaviour and no prompt sentence addresses it "
-        "(word overlap)",
-        findings=(*case.of(FindingKind.EXPECTATION_NOT_IN_PROMPT), *not_met),
-        confidence=Level.LOW,
-        detail=_uncovered_detail(case),
-        lexical=True,
-    )
-
-
-def _uncovered_detail(case: Case) -> str:
-    count = sum(len(sentences(text)) for _, text in case.prompt_texts)
-    if not count:
-        return "the model had no system prompt, so nothing told it what to do here"
-    return (
-        f"none of the {count} sentences of its instructions addresses this situation, so the "
-        "model fell back on its own defaults"
-    )
-
-
-def _covered_verdict(case: Case, findings: tuple[Finding, ...], rule: RuleMatch) -> Verdict:
-    longest = max((len(text) for _, text in case.prompt_texts), default=0)
-    if longest > _LONG_PROMPT:
-        failure, why = FailureType.CONTEXT_ISSUE, "rule present but drowned in a very long prompt"
-    elif says("reasoning_tasks", case.expected):
-        failure, why = FailureType.MODEL_LIMITATION, "rule present, reasoning-type task not met"
-    else:
-        failure, why = FailureType.INSTRUCTION_NOT_FOLLOWED, "rule present in the prompt, not met"
-    return Verdict(
-        failure_type=failure,
-        rule=f"{why} (word overlap)",
-        findings=findings,
-        confidence=Level.LOW,
-        detail=f'"{short(rule.text, 160)}"',
-        existing_rule=rule,
-        lexical=True,
-    )
-
-
-def _by_lexical_coverage(case: Case) -> Verdict:
-    rule = covering_rule(case.expected, case.prompt_texts)
-    if rule is not None:
-        return _covered_verdict(case, tuple(case.of(FindingKind.EXPECTATION_IN_PROMPT)), rule)
-    return Verdict(
-        failure_type=FailureType.INSTRUCTION_GAP,
-        rule="no detector finding; no prompt sentence addresses the expectation (word overlap)",
-        findings=tuple(case.of(FindingKind.EXPECTATION_NOT_IN_PROMPT)),
-        confidence=Level.LOW,
-        detail=_uncovered_detail(case),
-        lexical=True,
-    )
-
-
 def _fabricated(case: Case, hits: list[Finding]) -> bool:
     final = case.facts.final_run
     if (
@@ -461,5 +344,5 @@ RULES: tuple[Rule, ...] = (
     _context_assembly,
     _empty_output,
     _reasoning,
-    _coverage,
+    coverage_verdict,
 )
