@@ -298,13 +298,14 @@ def obligation(rule: str) -> str:
     return f"{condition}, {clause}" if condition else _capital(clause)
 
 
-_LEFTOVER = re.compile(r"\[\[REDACTED_|\{\w*\}|\(\s*\)|\"\s*\"|'\s*'|``|\s[,;:]|[,;:]\s*[.!?]")
+_LEFTOVER = re.compile(r"\[\[REDACTED_|\{\w*\}|\(\s*\)|\"\s\"|'\s*'|``|\s[,;:]|[,;:]\s*[.!?]")
 """Traces of stripping or templating: a redaction marker, an unfilled slot, empty brackets or
 quotes, punctuation left without its words."""
 _RUN_ID = re.compile(
     r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b|\b[0-9a-f]{16,}\b", re.I
 )
 _CLAUSE_END = re.compile(r"[^.;!?\n]+")
+_QUOTATION = re.compile(r'"[^"\n]{3,}"')
 
 
 def readability_problems(
@@ -316,6 +317,7 @@ def readability_problems(
     expected line pasted verbatim, and run ids all fail; so do the heuristics of
     ``grammar_problems``.
     """
+    text = _QUOTATION.sub('""', text)  # a quoted request is the user's words, not ours
     problems = list(grammar_problems(text)) if text[:1].isalpha() else []
     for clause in _CLAUSE_END.findall(text):
         words = clause.strip(" ,:-\u2014\"'").split()

@@ -19,7 +19,7 @@ from ..analyser import AnalyserInput
 from ..findings import FindingKind
 from .case import Verdict
 from .facts import TraceFacts, short
-from .rule_text import general_rule, lower_first, obligation, readability_problems
+from .rule_text import general_rule, lower_first, obligation, readability_problems, requirement
 
 _CONDITIONS = {
     FailureType.TOOL_ERROR: "If a tool call fails or returns an error, ",
@@ -60,7 +60,7 @@ def template_slots(data: AnalyserInput, facts: TraceFacts, verdict: Verdict) -> 
         "why": text.why,
         "method": text.method,
         "tool_clause": f" (such as {verdict.tool})" if verdict.tool else "",
-        "example": example(facts.user_input, _situation(verdict), lower_first(req)),
+        "example": example(facts.user_input, _situation(verdict), _described(data.expected)),
         "existing_rule": "",
         "expected": data.expected.strip(),
     }
@@ -87,6 +87,11 @@ def example(user_input: str, situation: str, behaviour: str) -> str:
         lines.append(f"({situation})")
     lines.append(f"Right response: {behaviour.rstrip('.')}.")
     return "\n".join(lines)
+
+
+def _described(expected: str) -> str:
+    """The response the expectation describes, for an example: concrete, values kept."""
+    return lower_first(requirement(expected))
 
 
 def _situation(verdict: Verdict) -> str:
