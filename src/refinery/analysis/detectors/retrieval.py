@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from ...knowledge.words import identifier_words, says
 from ...traces.model import Run, RunKind, Trace
 from ..findings import DetectorInput, Finding, FindingKind, Severity, detector
 from .coverage import final_output
@@ -27,7 +28,6 @@ from .figures import figures
 from .prompt_rules import expectation
 from .terms import tokens
 
-_SEARCH_NAME = re.compile(r"retriev|search|lookup|vector|\brag\b|knowledge|query|similar", re.I)
 _DOC_KEYS = ("documents", "docs", "results", "matches", "hits", "chunks", "items", "passages")
 _TEXT_KEYS = ("page_content", "content", "text", "snippet", "chunk", "body", "document")
 _SCORE_KEYS = ("score", "similarity", "relevance_score", "_score", "relevance")
@@ -47,7 +47,8 @@ def is_retrieval(run: Run) -> bool:
     """A retriever run, or a tool run whose name says it searches or retrieves."""
     if run.kind is RunKind.RETRIEVER:
         return True
-    return run.kind is RunKind.TOOL and bool(_SEARCH_NAME.search(run.tool_name or run.name))
+    name = identifier_words(run.tool_name or run.name)
+    return run.kind is RunKind.TOOL and says("retrieval_tools", name)
 
 
 def documents(run: Run) -> list[Document] | None:

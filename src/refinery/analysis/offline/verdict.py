@@ -24,10 +24,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from ...knowledge.words import identifier_words, says
+from ...knowledge.words import says
 from ...models.diagnosis import FailureType, Level
 from ...traces.model import Run, RunKind
 from ..detectors.prompt_rules import failure_rule
+from ..detectors.retrieval import is_retrieval
 from ..findings import Finding, FindingKind
 from .case import Case, Verdict
 from .facts import error_line, short
@@ -299,12 +300,7 @@ def _fabricated(case: Case, hits: list[Finding]) -> bool:
 
 
 def _is_retrieval(run: Run | None) -> bool:
-    if run is None:
-        return False
-    return run.kind is RunKind.RETRIEVER or (
-        run.kind is RunKind.TOOL
-        and says("retrieval_tools", identifier_words(run.tool_name or run.name))
-    )
+    return run is not None and is_retrieval(run)
 
 
 def _is_action(case: Case, finding: Finding) -> bool:
