@@ -459,6 +459,7 @@ def test_weather_example_readme_files_and_output_agree() -> None:
     assert f"`{out.diagnosis.failure_type.value}` failure" in readme
     assert any(drift_line in e.quote and e.verified for e in out.diagnosis.evidence)
     assert "not in the project's prompt file" in out.diagnosis.root_cause
+    assert "differs from prompts/system_prompt.txt" in out.diagnosis.affected_component
     assert not any(f.kind == "expectation_not_in_prompt" for f in findings)
     # the fixes: exactly the README's ranked list, none restating a rule the file lacks
     listed = re.findall(r"^  \d\. (.+)$", readme, re.M)

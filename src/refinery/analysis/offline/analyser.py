@@ -162,11 +162,13 @@ def _diagnosis(
     files: tuple[ContextFile, ...],
 ) -> Diagnosis:
     names = _names(files, verdict)
-    text = failure_text(verdict.failure_type, frozenset(f.kind for f in verdict.findings))
+    drifted = _drifted(case, verdict, files)
+    kinds = {f.kind for f in verdict.findings} | ({FindingKind.PROMPT_DRIFT} if drifted else set())
+    text = failure_text(verdict.failure_type, frozenset(kinds))
     verified = any(e.verified for e in evidence)
     return Diagnosis(
         failure_type=verdict.failure_type,
-        root_cause=_root_cause(case, verdict, names, _rule_file(files, verdict) is not None),
+        root_cause=_root_cause(case, verdict, names, drifted),
         confidence=verdict.confidence if verified else _LOWER[verdict.confidence],
         confidence_reason=_confidence_reason(verdict, verified),
         trace_summary=summarise(case.trace, {f.run_id for f in case.findings}),
@@ -189,7 +191,16 @@ def _names(files: tuple[ContextFile, ...], verdict: Verdict) -> dict[str, str]:
     }
 
 
-def _root_cause(case: Case, verdict: Verdict, names: dict[str, str], rule_file: bool) -> str:
+def _drifted(case: Case, verdict: Verdict, files: tuple[ContextFile, ...]) -> bool:
+    """The ignored rule is in the prompt production ran but in no prompt file (prompt drift)."""
+    return (
+        bool(case.of(FindingKind.PROMPT_DRIFT))
+        and verdict.existing_rule is not None
+        and _rule_file(files, verdict) is None
+    )
+
+
+def _root_cause(case: Case, verdict: Verdict, names: dict[str, str], drifted: bool) -> str:
     cause = failure_text(verdict.failure_type).cause.format_map(names)
     if verdict.fabricated:
         final = short(case.facts.final_text, 100)
@@ -199,8 +210,7 @@ def _root_cause(case: Case, verdict: Verdict, names: dict[str, str], rule_file: 
             if verdict.existing_rule
             else ", and no prompt rule says what to do when a tool fails."
         )
-    drifted = case.of(FindingKind.PROMPT_DRIFT)
-    if drifted and verdict.existing_rule is not None and not rule_file:
+    if drifted:
         cause += (
             " That rule is in the prompt production ran, not in the project's prompt file: the "
             "deployed prompt and the file have drifted apart, so a fix to the file must add the "
