@@ -311,6 +311,24 @@ def _text_problems(result: Any) -> Iterator[str]:
             added = edit.replace[len(edit.search) :] if h.strategy != "add_eval" else ""
             if _BAD.search(_QUOTED.sub('""', added)):
                 yield f"hypothesis {h.rank} edit reads badly: {added[-120:]!r}"
+            if h.strategy in _PROMPT_STRATEGIES:
+                yield from _unreadable(h.rank, added.strip(), result)
+
+
+_PROMPT_STRATEGIES = {
+    "add_rule", "failure_handling_rule", "reposition_rule", "add_example", "model_guidance",
+}  # fmt: skip
+
+
+def _unreadable(rank: int, added: str, result: Any) -> Iterator[str]:
+    """The offline readability check (no dangling words, leftovers, pasted line, run ids)."""
+    from refinery.analysis.offline.rule_text import readability_problems
+
+    run_ids = frozenset(f.run_id for f in result.findings) | {
+        e.run_id for e in result.diagnosis.evidence
+    }
+    for problem in readability_problems(added, result.expected, run_ids=run_ids):
+        yield f"hypothesis {rank} unreadable: {problem}"
 
 
 _BAD = re.compile(r"\{\w+\}|(?<!\.)\.\.(?!\.)|\s[,.;:]\s|\bNone\b|\s\.$|,\.")

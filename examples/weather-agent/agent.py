@@ -1,13 +1,10 @@
-"""A tiny weather agent: the system prompt as a constant, the model settings from config.yaml."""
+"""A tiny weather agent: the system prompt from prompts/system_prompt.txt, settings from config.yaml."""
 
 from __future__ import annotations
 
-SYSTEM_PROMPT = """You are Skye, the weather assistant of a travel app.
+from pathlib import Path
 
-Answer questions about current weather and short-term forecasts for any city.
-Always call the get_weather tool for the city the user names.
-Give the temperature in both Celsius and Fahrenheit, in one or two friendly sentences.
-"""
+SYSTEM_PROMPT = (Path(__file__).parent / "prompts" / "system_prompt.txt").read_text(encoding="utf-8")
 
 
 def build_messages(question: str) -> list[dict[str, str]]:

@@ -6,8 +6,8 @@ import json
 
 import yaml
 
-from refinery.analysis.edit_targets import apply_edit, config_edit
-from refinery.analysis.eval_targets import eval_case_edit
+from refinery.analysis.offline.edit_targets import apply_edit, config_edit
+from refinery.analysis.offline.eval_targets import eval_case_edit
 from refinery.knowledge.patterns import load_patterns
 
 KNOBS = {p.id: p.config for p in load_patterns() if p.config is not None}

@@ -8,10 +8,10 @@ from typing import Any
 
 from refinery.analysis.analyser import AnalyserInput, AnalyserOutput, ContextFile, FileRole
 from refinery.analysis.detectors import run_detectors
-from refinery.analysis.edit_targets import apply_edit, config_edit, upgraded_model
-from refinery.analysis.eval_targets import eval_case_edit
 from refinery.analysis.findings import DetectorInput
 from refinery.analysis.offline import OfflineAnalyser
+from refinery.analysis.offline.edit_targets import apply_edit, config_edit, upgraded_model
+from refinery.analysis.offline.eval_targets import eval_case_edit
 from refinery.knowledge.patterns import load_patterns
 from refinery.models.diagnosis import FailureType, Hypothesis
 from refinery.traces.model import Message, Run, RunKind, Trace, build_trace

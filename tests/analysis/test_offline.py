@@ -4,6 +4,7 @@ import ast
 import csv
 import io
 import json
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -420,15 +421,15 @@ def test_offline_tool_failure_with_fabrication_and_no_rule_is_a_tool_error() -> 
     assert out.diagnosis.confidence is Level.HIGH
 
 
-def test_offline_weather_example_end_to_end_through_detectors() -> None:
+def _weather_example() -> tuple[Trace, tuple[Finding, ...], Any]:
     from refinery.analysis.detectors import run_detectors
     from refinery.analysis.findings import DetectorInput
     from refinery.traces.sources import load_trace
 
     trace = load_trace(WEATHER / "trace.json")
     expected = "should say the weather service is unavailable instead of guessing"
-    paths = {"prompts/system_prompt.txt": FileRole.PROMPT, "agent.py": FileRole.PROMPT,
-             "evals/cases.json": FileRole.EVAL, "config.yaml": FileRole.CONFIG}  # fmt: skip
+    paths = {"prompts/system_prompt.txt": FileRole.PROMPT, "evals/cases.json": FileRole.EVAL,
+             "config.yaml": FileRole.CONFIG}  # fmt: skip
     files = tuple(
         ContextFile(path=p, role=r, content=(WEATHER / p).read_text(encoding="utf-8"))
         for p, r in paths.items()
@@ -440,11 +441,30 @@ def test_offline_weather_example_end_to_end_through_detectors() -> None:
     out = OfflineAnalyser().analyse(
         AnalyserInput(trace=trace, expected=expected, findings=findings, condensed="", files=files)
     )
-    assert out.diagnosis.failure_type is FailureType.INSTRUCTION_NOT_FOLLOWED
-    assert any(e.quote == "It is sunny in Paris." and e.verified for e in out.diagnosis.evidence)
-    assert any("Never guess" in e.quote for e in out.diagnosis.evidence)
-    assert all(h.valid for h in out.hypotheses)
-    assert {"add_eval", "reposition_rule"} <= {h.strategy for h in out.hypotheses}
+    return trace, findings, out
+
+
+def test_weather_example_readme_files_and_output_agree() -> None:
+    readme = (WEATHER / "README.md").read_text(encoding="utf-8")
+    prompt_file = (WEATHER / "prompts" / "system_prompt.txt").read_text(encoding="utf-8")
+    trace, findings, out = _weather_example()
+    deployed = next(m.content for r in trace for m in r.input_messages if m.role == "system")
+    drift_line = "Never guess; if a tool fails say so."
+    # the files: the rule is in the prompt the model saw, not in the team's prompt file
+    assert drift_line in deployed and drift_line not in prompt_file
+    assert f'"{drift_line}"' in readme
+    # the output: drift reported with that sentence, the verdict the README names
+    drift = [f for f in findings if f.kind == "prompt_drift"]
+    assert len(drift) == 1 and drift_line in drift[0].message and drift_line in drift[0].evidence
+    assert f"`{out.diagnosis.failure_type.value}` failure" in readme
+    assert any(drift_line in e.quote and e.verified for e in out.diagnosis.evidence)
+    assert "not in the project's prompt file" in out.diagnosis.root_cause
+    assert "differs from prompts/system_prompt.txt" in out.diagnosis.affected_component
+    assert not any(f.kind == "expectation_not_in_prompt" for f in findings)
+    # the fixes: exactly the README's ranked list, none restating a rule the file lacks
+    listed = re.findall(r"^  \d\. (.+)$", readme, re.M)
+    assert listed == [h.title for h in out.hypotheses]
+    assert all(h.valid and h.strategy != "reposition_rule" for h in out.hypotheses)
     for h in out.hypotheses:
         for edit in h.edits:
             assert (WEATHER / edit.file).read_text(encoding="utf-8").count(edit.search) == 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from refinery.analysis.rule_text import general_rule, grammar_problems, obligation
+from refinery.analysis.offline.rule_text import general_rule, grammar_problems, obligation
 
 
 def test_rule_drops_the_cases_ids_amounts_and_names() -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from refinery.analysis.detectors import run_detectors
-from refinery.analysis.facts import read_facts
 from refinery.analysis.findings import DetectorInput
-from refinery.analysis.verdict import Case, Verdict, decide
+from refinery.analysis.offline.case import Case, Verdict
+from refinery.analysis.offline.facts import read_facts
+from refinery.analysis.offline.verdict import decide
 from refinery.models.diagnosis import FailureType
 from refinery.traces.model import Message, Run, RunKind, Trace, build_trace
 

@@ -88,10 +88,10 @@ def test_human_output_explains_in_plain_language(agent_repo: Path) -> None:
 def test_apply_writes_one_commit_and_undo_restores_the_bytes(agent_repo: Path) -> None:
     prompt = agent_repo / "examples/weather-agent/prompts/system_prompt.txt"
     before = prompt.read_bytes()
-    result = _analyze(*FILES, "--apply", "2", "--json")
+    result = _analyze(*FILES, "--apply", "1", "--json")
     assert result.exit_code == 0, result.output
     applied = json.loads(result.stdout)["applied"]
-    assert applied["hypothesis"] == 2 and prompt.read_bytes() != before
+    assert applied["hypothesis"] == 1 and prompt.read_bytes() != before
     head = subprocess.run(["git", "log", "-1", "--format=%H%n%B"], cwd=agent_repo,
                           capture_output=True, text=True, check=True).stdout  # fmt: skip
     assert head.startswith(applied["commit"]) and EXPECTED in head

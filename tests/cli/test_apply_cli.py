@@ -30,7 +30,7 @@ FILES = [
     "--config-files", "examples/weather-agent/config.yaml",
 ]  # fmt: skip
 TRACE = "examples/weather-agent/trace.json"
-FIX_1 = "fix 1 (Restate the ignored rule as a MUST at the end of the prompt)"
+FIX_1 = "fix 1 (Tell the agent what to do when a tool fails)"
 
 
 def _git(root: Path, *args: str) -> str:
@@ -138,10 +138,10 @@ def test_a_held_index_lock_refuses_before_writing(agent_repo: Path) -> None:
     lock = agent_repo / ".git" / "index.lock"
     lock.write_text("")
     before = _state(agent_repo)
-    result = _analyze("--apply", "2")
+    result = _analyze("--apply", "1")
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
-        "error: cannot apply fix 2 (Tell the agent what to do when a tool fails): another git "
+        "error: cannot apply fix 1 (Tell the agent what to do when a tool fails): another git "
         f"process is using the repository ({lock} exists)"
     ]
     assert _state(agent_repo) == before
@@ -170,7 +170,7 @@ def test_git_that_cannot_start_mid_apply_leaves_nothing_changed(
         raise BlockingIOError(errno.EAGAIN, "Resource temporarily unavailable")
 
     _trap_git(monkeypatch, "update-ref", no_fork)
-    result = _analyze("--apply", "2")
+    result = _analyze("--apply", "1")
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
         "error: cannot start git (Resource temporarily unavailable): nothing was changed: "
@@ -186,7 +186,7 @@ def test_an_index_lock_taken_mid_apply_is_reported_and_finished_by_the_next_comm
     lock = agent_repo / ".git" / "index.lock"
     with pytest.MonkeyPatch.context() as patch:
         _trap_git(patch, "update-index", lambda: lock.write_text(""))
-        result = _analyze("--apply", "2")
+        result = _analyze("--apply", "1")
     head = _git(agent_repo, "rev-parse", "HEAD").strip()
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
@@ -197,7 +197,7 @@ def test_an_index_lock_taken_mid_apply_is_reported_and_finished_by_the_next_comm
     still = CliRunner().invoke(app, ["history"])
     assert still.exit_code == 1
     assert still.stderr.splitlines() == [
-        "error: found an interrupted apply of fix #2 (Tell the agent what to do when a tool fails) "
+        "error: found an interrupted apply of fix #1 (Tell the agent what to do when a tool fails) "
         f"but cannot settle it yet: git update-index failed in {agent_repo}: another git process "
         f"is using the repository ({lock} exists): run the command again once that is resolved; "
         "nothing else was changed"
@@ -206,7 +206,7 @@ def test_an_index_lock_taken_mid_apply_is_reported_and_finished_by_the_next_comm
     history = CliRunner().invoke(app, ["history"])
     assert history.exit_code == 0
     assert history.stderr.startswith(
-        "note: found an interrupted apply of fix #2 (Tell the agent what to do when a tool fails) "
+        "note: found an interrupted apply of fix #1 (Tell the agent what to do when a tool fails) "
         f"and completed it: commit {head[:12]}"
     )
     assert _git(agent_repo, "status", "--porcelain", "--untracked-files=no") == ""
@@ -226,7 +226,7 @@ def test_a_full_disk_while_renaming_leaves_no_file_half_written_nor_temporary_fi
         real(src, dst, **kw)
 
     monkeypatch.setattr(os, "replace", replace)
-    result = _analyze("--apply", "2")
+    result = _analyze("--apply", "1")
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
         f"error: cannot write {target}: No space left on device: nothing was changed: "

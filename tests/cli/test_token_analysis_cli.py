@@ -66,7 +66,7 @@ def test_human_output_shows_summary_tables_call_and_health() -> None:
     result = runner.invoke(app, ["token-analysis", str(EXAMPLE), "--model", "gpt-4o"])
     assert result.exit_code == 0
     out = result.stdout
-    assert "115 tokens in LLM calls (102 prompt, 13 completion), exact" in out
+    assert "303 tokens in LLM calls (290 prompt, 13 completion), exact" in out
     for part in ("Tokens by kind", "Top contributors", "get_weather", "Largest LLM call"):
         assert part in out
     assert "Health: OK" in out and "fits its context window" in out

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from refinery.knowledge.models import FAMILIES
-from refinery.knowledge.patterns import failure_text, load_patterns, patterns_for
+from refinery.knowledge.patterns import Trait, failure_text, load_patterns, patterns_for
 from refinery.models.diagnosis import FailureType
 
 
@@ -20,7 +20,8 @@ def test_every_failure_type_has_three_strategies_and_explanations(
     failure_type: FailureType, family: str
 ) -> None:
     found = patterns_for(failure_type, family)
-    assert len({p.strategy for p in found if not p.requires}) >= 3
+    # a request to show in an example is in nearly every trace; other requirements are evidence
+    assert len({p.strategy for p in found if not set(p.requires) - {Trait.EXAMPLE}}) >= 3
     assert all(failure_type in p.applies_to for p in found)
     assert all(not p.families or family in p.families for p in found)
     text = failure_text(failure_type)
@@ -38,9 +39,26 @@ def test_model_specific_patterns_are_chosen_by_family() -> None:
 
 def test_render_fills_placeholders_from_the_expectation() -> None:
     rule = next(p for p in load_patterns() if p.id == "general.restate-ignored-rule")
-    text = rule.render({"obligation": "you MUST answer in French", "why": "Users read French."})
+    text = rule.render({"existing_rule": "Always answer in French."})
     assert text == (
-        "IMPORTANT (restated, applies to every answer): you MUST answer in French. "
-        "Users read French."
+        "IMPORTANT (repeated from above because it was ignored in a real conversation, and it "
+        "applies to every answer): Always answer in French."
     )
     assert "{" not in rule.render({})
+
+
+def test_pattern_requirements_are_finding_kinds_or_traits() -> None:
+    from refinery.knowledge.patterns import Trait, load_patterns
+    from refinery.models.findings import FindingKind
+
+    named = [r for p in load_patterns() for r in (*p.requires, *p.excludes)]
+    assert named
+    assert all(isinstance(r, FindingKind | Trait) for r in named)
+    assert FindingKind.STEP_LIMIT in named
+
+
+def test_unknown_requirement_name_in_patterns_is_an_error() -> None:
+    from refinery.knowledge.patterns import _requirement
+
+    with pytest.raises(ValueError, match="stepLimit"):
+        _requirement("stepLimit")

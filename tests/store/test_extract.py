@@ -268,3 +268,20 @@ def test_a_trace_without_llm_calls_writes_only_what_it_has(settings: Settings) -
     extraction = extract_from_trace(_trace_with(tool), settings, "p")
     assert extraction.prompt_files == () and extraction.config_files == ()
     assert json.loads(_read(settings, extraction.eval_files[0]))["examples"][0]["input"] == "hi"
+
+
+def test_trace_without_system_prompt_saves_no_prompt_file_and_says_so(settings: Settings) -> None:
+    root = Run(id="root", trace_id="t", name="agent", kind=RunKind.CHAIN)
+    llm = Run(
+        id="l1", trace_id="t", parent_id="root", kind=RunKind.LLM, name="chat",
+        input_messages=(Message(role="user", content="Where is my parcel 4471?"),),
+        output_messages=(Message(role="assistant", content="It arrives Monday."),),
+    )  # fmt: skip
+    trace = build_trace([root, llm], trace_id="t", source="file", format="langsmith-runs")
+    extraction = extract_from_trace(trace, settings, "p")
+    assert extraction.prompt_files == ()
+    assert not any("/prompts/" in path for path in _all_files(settings))
+    assert extraction.notes == (
+        "the trace records no system prompt or prompt template: no prompt file was saved; "
+        "pass the file holding the agent's prompt with --prompt-files",
+    )

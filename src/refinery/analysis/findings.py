@@ -10,10 +10,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from ..models.findings import Finding, Severity
+from ..models.findings import Finding, FindingKind, Severity
 from ..traces.model import Trace
 
-__all__ = ["DETECTORS", "Detector", "DetectorInput", "Finding", "Severity", "detector"]
+__all__ = [
+    "DETECTORS",
+    "Detector",
+    "DetectorInput",
+    "Finding",
+    "FindingKind",
+    "Severity",
+    "detector",
+]
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -10,11 +10,34 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import cache
 from typing import Any
 
 from ..models.diagnosis import FailureType, Level
+from ..models.findings import FindingKind
 from .data import load_data
+
+
+class Trait(StrEnum):
+    """What a trace shows beyond single findings, for patterns that require or exclude it."""
+
+    TOOLS = "tools"
+    """The agent called tools."""
+    TOOL_FAILURE = "tool_failure"
+    """A tool call failed or was misused."""
+    LOOP = "loop"
+    """The same call or output repeated."""
+    RETRIEVAL_FINDING = "retrieval_finding"
+    """A retrieval detector fired."""
+    EXISTING_RULE = "existing_rule"
+    """A prompt file holds the rule the model ignored (a fix may restate it there)."""
+    EXAMPLE = "example"
+    """The trace holds a request that a worked example can show."""
+
+
+Requirement = FindingKind | Trait
+"""A finding kind or a trait: what ``requires``/``excludes`` in ``patterns.yaml`` may name."""
 
 _SPACES = re.compile(r"(?<=\S) {2,}")
 
@@ -64,10 +87,10 @@ class Pattern:
     rationale: str
     expected_effect: str
     config: ConfigKnob | None = None
-    requires: tuple[str, ...] = ()
+    requires: tuple[Requirement, ...] = ()
     """Traits the trace must show (``tools``, ``tool_failure``, a finding kind such as
     ``step_limit``) for the pattern to apply."""
-    excludes: tuple[str, ...] = ()
+    excludes: tuple[Requirement, ...] = ()
     """Traits that rule the pattern out (raising a limit the agent looped against)."""
 
     def render(self, slots: dict[str, str]) -> str:
@@ -114,10 +137,12 @@ def patterns_for(failure_type: FailureType, family: str) -> list[Pattern]:
     return sorted(fitting, key=lambda p: -p.fit(failure_type, family))
 
 
-def failure_text(failure_type: FailureType, kinds: frozenset[str] = frozenset()) -> FailureText:
+def failure_text(
+    failure_type: FailureType, kinds: frozenset[FindingKind] = frozenset()
+) -> FailureText:
     """The plain-language templates of a failure type, as a finding of ``kinds`` refines them."""
     raw = dict(_data()["failure_types"][failure_type.value])
-    variants = raw.pop("variants", None) or {}
+    variants = {FindingKind(k): v for k, v in (raw.pop("variants", None) or {}).items()}
     for kind in sorted(kinds & set(variants)):
         raw.update(variants[kind])
         break
@@ -150,9 +175,15 @@ def _pattern(raw: dict[str, Any]) -> Pattern:
         rationale=str(raw["rationale"]).strip(),
         expected_effect=str(raw["expected_effect"]).strip(),
         config=_knob(knob) if knob else None,
-        requires=tuple(str(r) for r in raw.get("requires") or ()),
-        excludes=tuple(str(r) for r in raw.get("excludes") or ()),
+        requires=tuple(_requirement(r) for r in raw.get("requires") or ()),
+        excludes=tuple(_requirement(r) for r in raw.get("excludes") or ()),
     )
+
+
+def _requirement(name: Any) -> Requirement:
+    """A finding kind or trait by its YAML name; an unknown name is an error in the data."""
+    text = str(name)
+    return Trait(text) if text in Trait.__members__.values() else FindingKind(text)
 
 
 def _knob(raw: dict[str, Any]) -> ConfigKnob:

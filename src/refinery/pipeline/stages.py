@@ -174,7 +174,8 @@ def _resolve_context(
             f"extracted {len(extracted.written)} file(s) into {folder}: review them, then commit "
             f"them (git add {folder} && git commit) so that --apply can edit them"
         )
-    return ref, [*warnings, *resolved.warnings]
+    notes = list(extracted.notes) if extracted is not None else []
+    return ref, [*warnings, *notes, *resolved.warnings]
 
 
 def _read_files(

@@ -46,6 +46,10 @@ _METADATA_PARAMS = {
 }
 _SECRET_KEY = re.compile(r"api_?key|secret|password|authorization|credential", re.IGNORECASE)
 _REFERENCE_KEYS = ("reference_example_id", "example_id", "dataset_id", "dataset_name")
+_NO_PROMPT = (
+    "the trace records no system prompt or prompt template: no prompt file was saved; "
+    "pass the file holding the agent's prompt with --prompt-files"
+)
 _EXPECTED_KEYS = ("expected", "expected_output", "reference_output", "ground_truth", "answer")
 
 
@@ -60,6 +64,8 @@ class Extraction(ContextAdditions):
     """Files this extraction created or updated."""
     reused: tuple[str, ...] = ()
     """Files that already held this content (from this or another trace) and were left as is."""
+    notes: tuple[str, ...] = ()
+    """What could not be extracted, for the user (no system prompt in the trace...)."""
 
 
 def extract_from_trace(
@@ -76,10 +82,14 @@ def extract_from_trace(
     check_project_name(project)
     writer = _Writer(settings=settings, project=project)
     trace8 = trace_key(trace)
+    systems = system_prompts(trace)
+    # Without a system prompt the user's question is conversation, not the agent's prompt: saving
+    # it as a prompt file would make every fix edit the user's question.
+    users = user_prompts(trace) if systems else []
     prompts = _unique(
         [
-            *(writer.prompt("system_prompt", t, indexed=True) for t in system_prompts(trace)),
-            *(writer.prompt("user_prompt", t, indexed=True) for t in user_prompts(trace)),
+            *(writer.prompt("system_prompt", t, indexed=True) for t in systems),
+            *(writer.prompt("user_prompt", t, indexed=True) for t in users),
             *(writer.prompt(f"template_{n}", t, indexed=False) for n, t in prompt_templates(trace)),
         ]
     )
@@ -99,6 +109,7 @@ def extract_from_trace(
         metadata_file=metadata,
         written=tuple(writer.written),
         reused=tuple(writer.reused),
+        notes=() if prompts else (_NO_PROMPT,),
     )
 
 

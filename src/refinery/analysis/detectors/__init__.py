@@ -11,8 +11,9 @@ from importlib.metadata import entry_points
 
 from ...errors import ConfigError
 from ..findings import DETECTORS, DetectorInput, Finding, Severity
-from . import context, coverage, errors, loops, retrieval, tokens, tools
+from . import context, coverage, drift, errors, loops, retrieval, tokens, tools
 from .coverage import expectation_coverage, final_output
+from .drift import prompt_drift
 from .errors import classify, run_errors
 from .loops import repeated_llm_outputs, repeated_tool_calls, retries_after_errors
 from .tokens import empty_outputs, finish_length, near_context_window, parse_after_truncation
@@ -23,6 +24,7 @@ __all__ = [
     "retrieval",
     "classify",
     "coverage",
+    "drift",
     "empty_outputs",
     "empty_tool_results",
     "errors",
@@ -32,6 +34,7 @@ __all__ = [
     "loops",
     "near_context_window",
     "parse_after_truncation",
+    "prompt_drift",
     "repeated_llm_outputs",
     "repeated_tool_calls",
     "retries_after_errors",

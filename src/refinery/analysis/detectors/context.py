@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ...traces.model import Run, RunKind, Trace
-from ..findings import DetectorInput, Finding, Severity, detector
+from ..findings import DetectorInput, Finding, FindingKind, Severity, detector
 from .excerpts import finding, run_texts, search, window
 
 _DROP_KEYS = re.compile(r"^(?:dropped|removed|trimmed|truncated|evicted|pruned)\w*$", re.I)
@@ -70,7 +70,7 @@ def context_trimming(data: DetectorInput) -> Iterator[Finding]:
         if why is not None:
             name = run.name or "a step"
             message = f"step '{name}' dropped part of the context before the model saw it ({why})"
-            yield finding("context_trimmed", Severity.HIGH, run, message)
+            yield finding(FindingKind.CONTEXT_TRIMMED, Severity.HIGH, run, message)
 
 
 def _produced(trace: Trace, run: Run, key: str) -> Run | None:
@@ -97,7 +97,7 @@ def context_missing_inputs(data: DetectorInput) -> Iterator[Finding]:
                     f"step '{run.name}' received {key}=empty although step '{source.name}' "
                     f"had produced it: the model's context was built without it"
                 )
-                yield finding("context_missing_input", Severity.HIGH, run, message)
+                yield finding(FindingKind.CONTEXT_MISSING_INPUT, Severity.HIGH, run, message)
                 break
 
 
@@ -121,7 +121,7 @@ def step_limits(data: DetectorInput) -> Iterator[Finding]:
     evidence = window(text, *span) if span else ""
     knob = _limit_knob(run)
     message = f"the agent stopped at its step limit before finishing (raise {knob})"
-    yield finding("step_limit", Severity.HIGH, run, message, evidence)
+    yield finding(FindingKind.STEP_LIMIT, Severity.HIGH, run, message, evidence)
 
 
 def _at_limit(run: Run) -> bool:

@@ -14,152 +14,35 @@ nothing, and an absence finding with no such sentence carries no evidence rather
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 
 from ...traces.model import Run, RunKind, Trace
-from ..findings import DetectorInput, Finding, Severity, detector
+from ..findings import DetectorInput, Finding, FindingKind, Severity, detector
+from ..structured import prompt_text
 from .excerpts import EVIDENCE_CHARS, finding, head, string_leaves, window
 from .figures import figure_list, figures
+from .prompt_rules import (
+    Expectation,
+    RuleMatch,
+    covering_rule,
+    expectation,
+    nearest_statement,
+    needed,
+)
 from .terms import Token, tokens, vocabulary
 
-_SENTENCE = re.compile(r"[^\n.!?]+[.!?]*")
-_LABEL = re.compile(r"^#+\s|^\W*+(?:[^\s:]+\s+){0,3}[^\s:]+:\W*$")
-"""A markdown heading, or a few words ending in a colon: it introduces text but states no rule."""
-_IMPERATIVE = re.compile(
-    r"\b(?:always|must|never|do not|don't|only|every|each|required?|mandatory|shall|"
-    r"make sure|ensure|at all times)\b|^\s*(?:[-*\u2022]|\d+[.)])\s",
-    re.I,
-)
-"""A prompt sentence that states a rule: an imperative word, or an item of a list of rules."""
-_CLAUSE = re.compile(
-    r"[.;:!?]|\b(?:but|instead|rather|whereas|otherwise)\b"
-    r"|(?=\b(?:should|must|shall|will|needs? to|ha(?:s|ve) to|ought to|is expected to)\b)",
-    re.I,
-)
 
-
-@dataclass(frozen=True, kw_only=True)
-class Expectation:
-    """The expected behaviour as concepts: what the answer needs and what it must not contain."""
-
-    required: frozenset[str]
-    """Concepts of the positive clauses."""
-    forbidden: frozenset[str]
-    """Concepts of the negated clauses."""
-    words: Mapping[str, str] = field(default_factory=dict)
-    """Each concept as the user wrote it, for messages people read."""
-
-    @property
-    def terms(self) -> frozenset[str]:
-        """Every concept the expectation is about."""
-        return self.required | self.forbidden
-
-    def describe(self, concepts: Iterable[str]) -> str:
-        """The concepts in the user's own words, comma-separated."""
-        return ", ".join(sorted({self.words.get(c, c) for c in concepts}))
-
-
-def expectation(text: str) -> Expectation:
-    """Sort the concepts of ``text``: after a negation, the rest of its clause is forbidden."""
-    ignore = vocabulary().expectation_words
-    required: set[str] = set()
-    forbidden: set[str] = set()
-    words: dict[str, str] = {}
-    for clause in _CLAUSE.split(text):
-        negated = False
-        for token in tokens(clause):
-            negated = negated or token.negation
-            if not token.negation and token.term not in ignore:
-                (forbidden if negated else required).add(token.term)
-                words.setdefault(token.term, clause[token.start : token.end].lower())
-    return Expectation(required=frozenset(required), forbidden=frozenset(forbidden), words=words)
-
-
-def _needed(terms: frozenset[str]) -> int:
-    return len(terms) if len(terms) <= 2 else math.ceil(len(terms) * 2 / 3)
-
-
-@dataclass(frozen=True, kw_only=True)
-class _Passage:
-    """A stretch of one or two adjacent sentences of a prompt, with the concepts it holds."""
-
-    text: str
-    concepts: frozenset[str]
-
-
-def _passage(text: str) -> _Passage:
-    return _Passage(text=text, concepts=frozenset(t.term for t in tokens(text)))
-
-
-def _passages(prompt: str) -> Iterator[_Passage]:
-    spans = [(m.start(), m.end()) for m in _SENTENCE.finditer(prompt) if m.group().strip()]
-    for index, (start, end) in enumerate(spans):
-        for stop in (end, spans[index + 1][1] if index + 1 < len(spans) else None):
-            if stop is not None:
-                yield _passage(prompt[start:stop].strip())
-
-
-def _clauses(text: str) -> Iterator[frozenset[str]]:
-    """The concepts of each positive clause of ``text`` that has at least three, figures aside."""
-    ignore = vocabulary().expectation_words
-    for clause in _CLAUSE.split(text):
-        found = tokens(clause)
-        if any(t.negation for t in found):
-            continue
-        concepts = frozenset(
-            t.term for t in found if t.term not in ignore and not t.term[:1].isdigit()
-        )
-        if len(concepts) >= 3:
-            yield concepts
-
-
-def _clause_rule(
-    expected: str, sources: list[tuple[Run | None, str, str]]
-) -> tuple[_Passage, Run | None, str] | None:
-    """A rule sentence of a prompt stating most of one clause of the expectation.
-
-    An expectation often adds case detail to the rule ("after patching the file, run the tests
-    and report before closing the ticket"); a prompt states the rule in general words. A clause
-    counts as covered when a sentence written as a rule holds half of its concepts (three at least).
-    """
-    for concepts in _clauses(expected):
-        for run, name, text in sources:
-            score, passage = _best_passage(text, concepts)
-            enough = score >= max(3, math.ceil(len(concepts) / 2))
-            if passage is not None and enough and _IMPERATIVE.search(passage.text):
-                return passage, run, name
-    return None
-
-
-def _nearest_statement(prompt: str, terms: frozenset[str]) -> _Passage | None:
-    """The sentence of ``prompt`` sharing most concepts with ``terms`` (shortest on ties).
-
-    Only a sentence that shares at least one concept and is not a heading or label qualifies.
-    """
-    sentences = (_passage(m.group().strip()) for m in _SENTENCE.finditer(prompt[:200_000]))
-    relevant = [p for p in sentences if terms & p.concepts and not _LABEL.search(p.text)]
-    return max(relevant, key=lambda p: (len(terms & p.concepts), -len(p.text)), default=None)
-
-
-def _best_passage(prompt: str, terms: frozenset[str]) -> tuple[int, _Passage | None]:
-    best: tuple[int, _Passage | None] = (0, None)
-    for passage in _passages(prompt[:200_000]):
-        score = len(terms & passage.concepts)
-        if score > best[0] or (
-            score == best[0] and best[1] and len(passage.text) < len(best[1].text)
-        ):
-            best = (score, passage)
-    return best
-
-
-def _system_prompts(trace: Trace) -> Iterator[tuple[Run, str]]:
+def system_prompts(trace: Trace) -> Iterator[tuple[Run, str]]:
+    """(first run, text) of each distinct non-blank system or developer message of the trace."""
     seen: set[str] = set()
     for run in trace.runs:
         for message in run.input_messages:
-            if message.role == "system" and message.content and message.content not in seen:
+            if (
+                message.role in ("system", "developer")
+                and message.content.strip()
+                and message.content not in seen
+            ):
                 seen.add(message.content)
                 yield run, message.content
 
@@ -168,54 +51,50 @@ def _anchor(trace: Trace) -> Run:
     return next((run for run in trace.runs if run.kind is RunKind.LLM), trace.root)
 
 
+def prompt_sources(data: DetectorInput) -> list[tuple[str, str]]:
+    """(run id or file path, text) of the prompts the model saw.
+
+    The trace's system messages when it recorded any (what production ran), else the prompt text
+    of the project's prompt files. The offline verdict reads the same list.
+    """
+    seen = [(run.id, text) for run, text in system_prompts(data.trace)]
+    return seen or [(path, prompt_text(path, content)) for path, content in data.prompt_texts]
+
+
 def _prompt_findings(data: DetectorInput, wanted: Expectation) -> Iterator[Finding]:
-    prompts = list(_system_prompts(data.trace))
-    sources: list[tuple[Run | None, str, str]]
-    sources = [(run, f"the system prompt of run {run.id}", text) for run, text in prompts]
-    sources += [(None, path, text) for path, text in data.prompt_texts]
-    scored = [(*_best_passage(text, wanted.terms), run, name) for run, name, text in sources]
-    best = max(scored, key=lambda item: item[0], default=(0, None, None, ""))
-    score, passage, run, name = best
-    if passage is not None and score >= _needed(wanted.terms):
-        yield _covered(data, prompts, passage, run, name)
+    prompts = list(system_prompts(data.trace))
+    rule = covering_rule(data.expected, prompt_sources(data))
+    if rule is not None:
+        yield _covered(data, rule)
         return
-    ruled = _clause_rule(data.expected, sources)
-    if ruled is not None:
-        yield _covered(data, prompts, *ruled)
-        return
-    where = "no system prompt in the trace or prompt file" if not sources else "no prompt rule"
-    message = f"{where} addresses the expected behaviour ({wanted.describe(wanted.terms)})"
-    yield _uncovered(data.trace, prompts, wanted, message)
+    where = "no system prompt in the trace or prompt file" if not prompt_sources(data) else ""
+    message = f"{where or 'no prompt rule'} addresses the expected behaviour"
+    yield _uncovered(data.trace, prompts, wanted, f"{message} ({wanted.describe(wanted.terms)})")
 
 
 def _uncovered(
     trace: Trace, prompts: list[tuple[Run, str]], wanted: Expectation, message: str
 ) -> Finding:
     """The absence finding, quoting the nearest relevant system-prompt sentence if any."""
-    near = [(p, run) for run, text in prompts if (p := _nearest_statement(text, wanted.terms))]
+    near = [(p, run) for run, text in prompts if (p := nearest_statement(text, wanted.terms))]
     best = max(near, key=lambda item: len(wanted.terms & item[0].concepts), default=None)
+    kind = FindingKind.EXPECTATION_NOT_IN_PROMPT
     if best is None:
         anchor = prompts[0][0] if prompts else _anchor(trace)
-        return finding("expectation_not_in_prompt", Severity.MEDIUM, anchor, message)
+        return finding(kind, Severity.MEDIUM, anchor, message)
     passage, run = best
-    evidence = head(passage.text)
-    return finding("expectation_not_in_prompt", Severity.MEDIUM, run, message, evidence)
+    return finding(kind, Severity.MEDIUM, run, message, head(passage.text))
 
 
-def _covered(
-    data: DetectorInput,
-    prompts: list[tuple[Run, str]],
-    passage: _Passage,
-    run: Run | None,
-    name: str,
-) -> Finding:
-    holder = run or next((r for r, text in prompts if passage.text in text), None)
-    rule = passage.text[:EVIDENCE_CHARS]
-    message = f"{name} has a rule for the expected behaviour"
+def _covered(data: DetectorInput, rule: RuleMatch) -> Finding:
+    holder = data.trace.get(rule.source)
+    kind = FindingKind.EXPECTATION_IN_PROMPT
     if holder is None:
-        message = f"{name} has a rule for the expected behaviour: {rule[:200]!r}"
-        return finding("expectation_in_prompt", Severity.INFO, _anchor(data.trace), message)
-    return finding("expectation_in_prompt", Severity.INFO, holder, message, rule)
+        name = rule.source
+        message = f"{name} has a rule for the expected behaviour: {rule.text[:200]!r}"
+        return finding(kind, Severity.INFO, _anchor(data.trace), message)
+    message = f"the system prompt of run {holder.id} has a rule for the expected behaviour"
+    return finding(kind, Severity.INFO, holder, message, rule.text[:EVIDENCE_CHARS])
 
 
 def final_output(trace: Trace) -> tuple[Run, str] | None:
@@ -241,25 +120,29 @@ def _output_findings(trace: Trace, wanted: Expectation, expected: str) -> Iterat
     if wrong is not None:
         yield wrong
         message = "the final output states other figures than expected"
-        yield finding("expectation_not_met", Severity.MEDIUM, run, message, wrong.evidence)
+        yield finding(
+            FindingKind.EXPECTATION_NOT_MET, Severity.MEDIUM, run, message, wrong.evidence
+        )
         return
     found = tokens(text)
     said = {t.term for t in found}
     bad = wanted.forbidden & said
-    if wanted.forbidden and len(bad) >= _needed(wanted.forbidden):
+    if wanted.forbidden and len(bad) >= needed(wanted.forbidden):
         span = _first_span(found, bad) or (0, 0)
         message = f"the final output contains what it should not ({wanted.describe(bad)})"
-        yield finding("expectation_not_met", Severity.MEDIUM, run, message, window(text, *span))
+        yield finding(
+            FindingKind.EXPECTATION_NOT_MET, Severity.MEDIUM, run, message, window(text, *span)
+        )
         return
     if not wanted.required:
         return
     missing = wanted.required - said
-    if len(wanted.required) - len(missing) < _needed(wanted.required):
+    if len(wanted.required) - len(missing) < needed(wanted.required):
         yield _unmet(run, text, found, missing, wanted)
         return
     span = _first_span(found, wanted.required) or (0, 0)
     message = "the final output appears to do what was expected (lexical match)"
-    yield finding("expectation_met", Severity.INFO, run, message, window(text, *span))
+    yield finding(FindingKind.EXPECTATION_MET, Severity.INFO, run, message, window(text, *span))
 
 
 def _wrong_figure(trace: Trace, run: Run, text: str, expected: str) -> Finding | None:
@@ -279,7 +162,7 @@ def _wrong_figure(trace: Trace, run: Run, text: str, expected: str) -> Finding |
     )
     match = next((m for f in said if (m := re.search(_digits(f), text))), None)
     evidence = window(text, match.start(), match.end()) if match else head(text)
-    return finding("wrong_figure", Severity.HIGH, run, message, evidence)
+    return finding(FindingKind.WRONG_FIGURE, Severity.HIGH, run, message, evidence)
 
 
 def _digits(figure: str) -> str:
@@ -301,9 +184,11 @@ def _unmet(
     opposites = {vocabulary().antonyms[t] for t in missing if t in vocabulary().antonyms}
     span = _first_span(found, frozenset(opposites))
     if span is None:
-        return finding("expectation_not_met", Severity.MEDIUM, run, message, head(text))
+        return finding(FindingKind.EXPECTATION_NOT_MET, Severity.MEDIUM, run, message, head(text))
     message += "; it says the opposite"
-    return finding("expectation_not_met", Severity.MEDIUM, run, message, window(text, *span))
+    return finding(
+        FindingKind.EXPECTATION_NOT_MET, Severity.MEDIUM, run, message, window(text, *span)
+    )
 
 
 @detector

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ...traces.model import Run, RunKind
-from ..findings import DetectorInput, Finding, Severity, detector
+from ..findings import DetectorInput, Finding, FindingKind, Severity, detector
 from .excerpts import finding, head, search, segments, window
 
 _I = re.IGNORECASE
@@ -27,7 +27,7 @@ class Signature:
 
     label: str
     """A few words for a person ("rate limit", "HTTP 4xx")."""
-    kind: str
+    kind: FindingKind
     """The finding kind it makes."""
     severity: Severity
     """How much it matters when found in a tool's output."""
@@ -68,7 +68,7 @@ _MAX_HITS, _BEFORE, _AFTER = 10, 120, 120
 
 def _sig(
     label: str,
-    kind: str,
+    kind: FindingKind,
     severity: Severity,
     keywords: tuple[str, ...],
     pattern: str,
@@ -80,10 +80,10 @@ def _sig(
 
 _HTTP_PREFIX = r"\b(?:HTTP(?:/[\d.]+)?|status(?:[ _]?code)?|code|error)[^\w\n]{0,3}"
 INFRA, TOOL, PARSE, CONTEXT = (
-    "infrastructure_error",
-    "tool_error",
-    "parse_error",
-    "context_overflow",
+    FindingKind.INFRASTRUCTURE_ERROR,
+    FindingKind.TOOL_ERROR,
+    FindingKind.PARSE_ERROR,
+    FindingKind.CONTEXT_OVERFLOW,
 )
 HIGH, MEDIUM = Severity.HIGH, Severity.MEDIUM
 
@@ -296,10 +296,10 @@ def _failed_child_lines(runs: tuple[Run, ...]) -> dict[str, set[str]]:
     return lines
 
 
-def _run_kind(run: Run, signature: Signature | None) -> str:
+def _run_kind(run: Run, signature: Signature | None) -> FindingKind:
     if signature and signature.kind == INFRA:
         return INFRA
-    return TOOL if run.kind is RunKind.TOOL else "run_error"
+    return TOOL if run.kind is RunKind.TOOL else FindingKind.RUN_ERROR
 
 
 def _error_finding(run: Run, propagated: bool) -> Finding:
@@ -311,7 +311,7 @@ def _error_finding(run: Run, propagated: bool) -> Finding:
     evidence = error_excerpt(text, span) if text else ""
     if propagated:
         message = f"{run.kind.value} run '{run.name}' failed with its child's error{label}"
-        return finding("error_propagated", Severity.LOW, run, message, evidence)
+        return finding(FindingKind.ERROR_PROPAGATED, Severity.LOW, run, message, evidence)
     message = f"{run.kind.value} run '{run.name}' failed{label}"
     return finding(kind, Severity.HIGH, run, message, evidence)
 

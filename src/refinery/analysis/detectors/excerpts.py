@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ...traces.model import Run
-from ..findings import Finding, Severity
+from ..findings import Finding, FindingKind, Severity
 
 EVIDENCE_CHARS = 300
 """Longest evidence quoted, in characters."""
@@ -139,6 +139,8 @@ def quotes(run: Run, evidence: str) -> bool:
     return any(evidence in text for text in run_texts(run))
 
 
-def finding(kind: str, severity: Severity, run: Run, message: str, evidence: str = "") -> Finding:
+def finding(
+    kind: FindingKind, severity: Severity, run: Run, message: str, evidence: str = ""
+) -> Finding:
     """A Finding about ``run``; shorthand that keeps detectors to one line per finding."""
     return Finding(kind=kind, severity=severity, run_id=run.id, message=message, evidence=evidence)

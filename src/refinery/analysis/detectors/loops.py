@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from ...traces.model import Run, RunKind, Trace
-from ..findings import DetectorInput, Finding, Severity, detector
+from ..findings import DetectorInput, Finding, FindingKind, Severity, detector
 from .errors import error_excerpt
 from .excerpts import finding, head
 
@@ -70,7 +70,7 @@ def repeated_tool_calls(data: DetectorInput) -> Iterator[Finding]:
         severity = Severity.HIGH if count >= 3 else Severity.MEDIUM
         again = tally.runs[min(count, 3) - 1] if count >= 3 else tally.runs[1]
         message = f"tool '{name}' was called {count} times with the same arguments"
-        yield finding("loop_tool_call", severity, again, message, tally.evidence)
+        yield finding(FindingKind.LOOP_TOOL_CALL, severity, again, message, tally.evidence)
 
 
 def _output_key(run: Run) -> str:
@@ -92,7 +92,7 @@ def repeated_llm_outputs(data: DetectorInput) -> Iterator[Finding]:
             continue
         severity = Severity.HIGH if count >= 3 else Severity.MEDIUM
         message = f"the model produced the same output {count} times"
-        yield finding("repeated_output", severity, tally.runs[1], message, tally.evidence)
+        yield finding(FindingKind.REPEATED_OUTPUT, severity, tally.runs[1], message, tally.evidence)
 
 
 def _retry_args(run: Run) -> str | None:
@@ -127,5 +127,9 @@ def retries_after_errors(data: DetectorInput) -> Iterator[Finding]:
         severity = Severity.HIGH if attempts >= 3 or last.failed else Severity.MEDIUM
         message = f"'{first.name}' failed and was attempted {attempts} times in all; it {outcome}"
         yield finding(
-            "retry_after_error", severity, first, message, error_excerpt(first.error or "")
+            FindingKind.RETRY_AFTER_ERROR,
+            severity,
+            first,
+            message,
+            error_excerpt(first.error or ""),
         )

@@ -19,14 +19,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from ...knowledge.words import identifier_words, says
 from ...traces.model import Run, RunKind, Trace
-from ..findings import DetectorInput, Finding, Severity, detector
-from .coverage import expectation, final_output
+from ..findings import DetectorInput, Finding, FindingKind, Severity, detector
+from .coverage import final_output
 from .excerpts import finding, head, quotes
 from .figures import figures
+from .prompt_rules import expectation
 from .terms import tokens
 
-_SEARCH_NAME = re.compile(r"retriev|search|lookup|vector|\brag\b|knowledge|query|similar", re.I)
 _DOC_KEYS = ("documents", "docs", "results", "matches", "hits", "chunks", "items", "passages")
 _TEXT_KEYS = ("page_content", "content", "text", "snippet", "chunk", "body", "document")
 _SCORE_KEYS = ("score", "similarity", "relevance_score", "_score", "relevance")
@@ -46,7 +47,8 @@ def is_retrieval(run: Run) -> bool:
     """A retriever run, or a tool run whose name says it searches or retrieves."""
     if run.kind is RunKind.RETRIEVER:
         return True
-    return run.kind is RunKind.TOOL and bool(_SEARCH_NAME.search(run.tool_name or run.name))
+    name = identifier_words(run.tool_name or run.name)
+    return run.kind is RunKind.TOOL and says("retrieval_tools", name)
 
 
 def documents(run: Run) -> list[Document] | None:
@@ -135,7 +137,7 @@ def retrieval_problems(data: DetectorInput) -> Iterator[Finding]:
             evidence = head(run.tool_result or run.output_text)
             message = f"retrieval step '{name}' returned no document"
             quoted = evidence if evidence and quotes(run, evidence) else ""
-            yield finding("empty_retrieval", Severity.HIGH, run, message, quoted)
+            yield finding(FindingKind.EMPTY_RETRIEVAL, Severity.HIGH, run, message, quoted)
         elif docs and data.expected.strip():
             yield from _weak(run, docs, data.expected)
             yield from _missed_facts(data.trace, run, docs, data.expected)
@@ -153,7 +155,9 @@ def _weak(run: Run, docs: list[Document], expected: str) -> Iterator[Finding]:
         f"every retrieved document scored low (best {max(scores):.2f} of {len(docs)}) and they "
         f"hold few of the expected concepts: the retriever found off-topic documents"
     )
-    yield finding("low_relevance_retrieval", Severity.HIGH, run, message, _quoted(run, docs))
+    yield finding(
+        FindingKind.LOW_RELEVANCE_RETRIEVAL, Severity.HIGH, run, message, _quoted(run, docs)
+    )
 
 
 def _missed_facts(trace: Trace, run: Run, docs: list[Document], expected: str) -> Iterator[Finding]:
@@ -170,7 +174,9 @@ def _missed_facts(trace: Trace, run: Run, docs: list[Document], expected: str) -
         f"no retrieved document holds the expected figures ({shown}); the answer repeats the "
         "documents' figures instead: the documents retrieved are stale or not the right ones"
     )
-    yield finding("retrieval_missed_facts", Severity.HIGH, run, message, _quoted(run, docs))
+    yield finding(
+        FindingKind.RETRIEVAL_MISSED_FACTS, Severity.HIGH, run, message, _quoted(run, docs)
+    )
 
 
 def _quoted(run: Run, docs: list[Document]) -> str:

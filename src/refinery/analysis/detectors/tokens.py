@@ -14,7 +14,7 @@ from typing import Any
 
 from ...knowledge.models import model_info
 from ...traces.model import Run, RunKind
-from ..findings import DetectorInput, Finding, Severity, detector
+from ..findings import DetectorInput, Finding, FindingKind, Severity, detector
 from ..token_count import count_tokens
 from .errors import PARSE, SIGNATURES, error_excerpt
 from .excerpts import finding, head, search, tail
@@ -63,7 +63,9 @@ def finish_length(data: DetectorInput) -> Iterator[Finding]:
             cap = f" (max_tokens={limit})" if limit else ""
             message = f"the model's output was cut at the token limit{cap}: finish_reason "
             message += f"'{run.finish_reason}'"
-            yield finding("finish_length", Severity.HIGH, run, message, tail(run.output_text))
+            yield finding(
+                FindingKind.FINISH_LENGTH, Severity.HIGH, run, message, tail(run.output_text)
+            )
 
 
 def _parse_failure(run: Run) -> bool:
@@ -82,7 +84,7 @@ def parse_after_truncation(data: DetectorInput) -> Iterator[Finding]:
         elif cut is not None and _parse_failure(run):
             message = f"'{run.name}' failed to parse after run {cut.id} was cut at the token limit"
             evidence = error_excerpt(run.error or "")
-            yield finding("parse_after_truncation", Severity.HIGH, run, message, evidence)
+            yield finding(FindingKind.PARSE_AFTER_TRUNCATION, Severity.HIGH, run, message, evidence)
             cut = None
 
 
@@ -104,9 +106,11 @@ def _window_finding(run: Run, tokens: int, window: int) -> Finding | None:
     evidence = head(biggest.content) if biggest else ""
     numbers = f"{tokens:,} prompt tokens, {share:.0%} of {run.model}'s {window:,}-token window"
     if share > 1:
-        return finding("near_context_window", Severity.HIGH, run, f"{numbers}: over it", evidence)
+        return finding(
+            FindingKind.NEAR_CONTEXT_WINDOW, Severity.HIGH, run, f"{numbers}: over it", evidence
+        )
     severity = Severity.HIGH if share >= _VERY_NEAR else Severity.MEDIUM
-    return finding("near_context_window", severity, run, f"{numbers}: near it", evidence)
+    return finding(FindingKind.NEAR_CONTEXT_WINDOW, severity, run, f"{numbers}: near it", evidence)
 
 
 @detector
@@ -150,10 +154,10 @@ def empty_outputs(data: DetectorInput) -> Iterator[Finding]:
         if _empty_llm_output(run):
             severity = Severity.HIGH if run.id == last else Severity.MEDIUM
             message = f"LLM call '{run.name}' returned no text and no tool calls"
-            yield finding("empty_output", severity, run, message)
+            yield finding(FindingKind.EMPTY_OUTPUT, severity, run, message)
     for root in data.trace.roots:
         if root.kind is RunKind.LLM or root.failed or root.outputs is None:
             continue
         if not _has_content(root.outputs):
             message = f"the trace's root '{root.name}' ended with an empty output"
-            yield finding("empty_final_output", Severity.HIGH, root, message)
+            yield finding(FindingKind.EMPTY_FINAL_OUTPUT, Severity.HIGH, root, message)

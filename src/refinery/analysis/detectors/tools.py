@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterator
 
 from ...traces.model import Message, Run, RunKind, Trace
-from ..findings import DetectorInput, Finding, Severity, detector
+from ..findings import DetectorInput, Finding, FindingKind, Severity, detector
 from .errors import INFRA, classify, error_excerpt
 from .excerpts import finding, head
 
@@ -25,7 +25,7 @@ def _tool_output_finding(run: Run, text: str, source: str) -> Finding | None:
     if match is None:
         return None
     signature, span = match
-    kind = signature.kind if signature.kind == INFRA else "tool_output_error"
+    kind = signature.kind if signature.kind == INFRA else FindingKind.TOOL_OUTPUT_ERROR
     message = f"{source} looks like a failure ({signature.label}) although its status is ok"
     return finding(kind, signature.severity, run, message, error_excerpt(text, span))
 
@@ -74,10 +74,10 @@ def _unknown_call(run: Run, name: str, known: set[str]) -> Finding | None:
     if run.available_tools and name not in run.available_tools:
         offered = ", ".join(run.available_tools[:12])
         message = f"the model called tool '{name}', which it was not offered (offered: {offered})"
-        return finding("unknown_tool", Severity.HIGH, run, message, name)
+        return finding(FindingKind.UNKNOWN_TOOL, Severity.HIGH, run, message, name)
     if not run.available_tools and known and name not in known:
         message = f"the model called tool '{name}', which no tool run or tool list in the trace has"
-        return finding("unknown_tool", Severity.MEDIUM, run, message, name)
+        return finding(FindingKind.UNKNOWN_TOOL, Severity.MEDIUM, run, message, name)
     return None
 
 
@@ -88,7 +88,7 @@ def _bad_arguments(run: Run, name: str, arguments: str) -> Finding | None:
         json.loads(arguments)
     except ValueError:
         message = f"the arguments of the call to '{name}' are not valid JSON"
-        return finding("bad_tool_arguments", Severity.HIGH, run, message, head(arguments))
+        return finding(FindingKind.BAD_TOOL_ARGUMENTS, Severity.HIGH, run, message, head(arguments))
     return None
 
 
@@ -122,4 +122,4 @@ def empty_tool_results(data: DetectorInput) -> Iterator[Finding]:
             name = run.tool_name or run.name
             message = f"tool '{name}' returned an empty result"
             evidence = run.tool_result.strip() if run.tool_result else ""
-            yield finding("empty_tool_result", Severity.MEDIUM, run, message, evidence)
+            yield finding(FindingKind.EMPTY_TOOL_RESULT, Severity.MEDIUM, run, message, evidence)

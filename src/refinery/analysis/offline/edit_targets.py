@@ -22,9 +22,9 @@ from typing import Any
 
 import yaml
 
-from ..knowledge.patterns import ConfigKnob
-from ..models.diagnosis import Edit
-from .structured import parses, prompt_fields
+from ...knowledge.patterns import ConfigKnob
+from ...models.diagnosis import Edit
+from ..structured import parses, prompt_fields
 
 _PY_NAME = re.compile(r"prompt|system|instruction|persona|preamble|template|message", re.I)
 _BLOCK = re.compile(r"^[|>][0-9+-]*[ \t]*(#.*)?$")

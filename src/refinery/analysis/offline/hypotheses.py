@@ -14,14 +14,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from ..knowledge.patterns import Pattern, patterns_for
-from ..models.diagnosis import Edit, FailureType, Hypothesis, Level
-from ..redaction import redact_texts
-from .analyser import ContextFile, FileRole
+from ...knowledge.patterns import Pattern, Requirement, Trait, patterns_for
+from ...models.diagnosis import Edit, FailureType, Hypothesis, Level
+from ...redaction import redact_texts
+from ..analyser import ContextFile, FileRole
+from ..structured import prompt_text
 from .edit_targets import config_edit, prompt_end_edit
 from .eval_targets import eval_case_edit
-from .rule_text import lower_first
-from .structured import prompt_text
+from .rule_text import lower_first, readability_problems
 
 _RISK_COST = {Level.LOW: 0, Level.MEDIUM: 1, Level.HIGH: 3}
 _RISK_REASON = {
@@ -39,6 +39,10 @@ _RISK_REASON = {
     "its answers change everywhere, not only here",
 }
 _MAX = 5
+_MECHANISM_BONUS = 2
+"""A pattern that needs the failure's mechanism (the failed tool, the loop, the limit, the ignored
+rule) addresses it directly, so it ranks above general advice."""
+_NOT_MECHANISMS = frozenset({Trait.TOOLS, Trait.EXAMPLE})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -56,11 +60,17 @@ class Plan:
     files: tuple[ContextFile, ...]
     focus_prompt: str | None = None
     """The prompt file holding the rule the model ignored, edited first."""
-    traits: frozenset[str] = frozenset()
+    existing_rule: str = ""
+    """That rule, verbatim from ``focus_prompt``: a fix restates it only there."""
+    traits: frozenset[Requirement] = frozenset()
     """What the trace shows (``tools``, ``tool_failure``, the deciding finding kinds, ``loop``),
     for patterns that require or exclude it."""
     knobs: tuple[str, ...] = ()
     """Settings the diagnosis names (``Verdict.knobs``), tried first by patterns that ask."""
+    case_text: str = ""
+    """The conversation's own text, whose values a prompt fix must not carry."""
+    run_ids: frozenset[str] = frozenset()
+    """The trace's run ids, which never belong in prompt text."""
 
 
 def build_hypotheses(plan: Plan) -> tuple[Hypothesis, ...]:
@@ -75,7 +85,10 @@ def build_hypotheses(plan: Plan) -> tuple[Hypothesis, ...]:
         held = chosen.get(pattern.strategy)
         if (held is not None and held[1].valid) or not _fits(pattern, plan.traits):
             continue
+        if pattern.config is None and pattern.strategy != "add_eval" and _unreadable(plan, pattern):
+            continue
         fit = pattern.fit(plan.failure_type, plan.family) - _RISK_COST[pattern.risk]
+        fit += _MECHANISM_BONUS if set(pattern.requires) - _NOT_MECHANISMS else 0
         candidate = (fit, _hypothesis(plan, pattern))
         if held is None or candidate[1].valid:
             chosen[pattern.strategy] = candidate
@@ -95,7 +108,13 @@ def redacted(plan: Plan) -> Plan:
     )
 
 
-def _fits(pattern: Pattern, traits: frozenset[str]) -> bool:
+def _unreadable(plan: Plan, pattern: Pattern) -> bool:
+    """True when the pattern's text would not read as a person's prompt text in this case."""
+    text = pattern.render(plan.slots)
+    return bool(readability_problems(text, plan.expected, plan.case_text, plan.run_ids))
+
+
+def _fits(pattern: Pattern, traits: frozenset[Requirement]) -> bool:
     return set(pattern.requires) <= traits and not set(pattern.excludes) & traits
 
 
@@ -122,11 +141,14 @@ def _edits(plan: Plan, pattern: Pattern) -> tuple[tuple[Edit, ...], tuple[str, .
         return (*_eval_edits(plan), "")
     if pattern.config is not None:
         return _config_edits(plan, pattern)
-    return (*_prompt_edits(plan, pattern.render(plan.slots)), "")
+    restates = Trait.EXISTING_RULE in pattern.requires
+    return (*_prompt_edits(plan, pattern.render(plan.slots), restates), "")
 
 
-def _prompt_edits(plan: Plan, text: str) -> tuple[tuple[Edit, ...], tuple[str, ...]]:
-    prompts = _ordered_prompts(plan)
+def _prompt_edits(
+    plan: Plan, text: str, restates: bool = False
+) -> tuple[tuple[Edit, ...], tuple[str, ...]]:
+    prompts = _ordered_prompts(plan, restates)
     if not prompts:
         return (), ("no prompt files in the project's context: pass --prompt-files",)
     for file in prompts:
@@ -137,8 +159,11 @@ def _prompt_edits(plan: Plan, text: str) -> tuple[tuple[Edit, ...], tuple[str, .
     return (), (f"no editable prompt text found in {names}: pass the file holding the prompt",)
 
 
-def _ordered_prompts(plan: Plan) -> list[ContextFile]:
+def _ordered_prompts(plan: Plan, restates: bool = False) -> list[ContextFile]:
+    """Prompt files to edit, the one holding the ignored rule first; only it for a restatement."""
     prompts = [f for f in plan.files if f.role is FileRole.PROMPT]
+    if restates:
+        return [f for f in prompts if f.path == plan.focus_prompt]
     return sorted(prompts, key=lambda f: f.path != plan.focus_prompt)
 
 

@@ -8,32 +8,32 @@ labelled as rule-based: the confidence reason names the rule that decided.
 
 from __future__ import annotations
 
-from ..knowledge.models import model_family
-from ..knowledge.patterns import failure_text
-from ..models.diagnosis import Diagnosis, Evidence, FailureType, Hypothesis, Level
-from ..traces.model import RunKind, Trace
-from .analyser import AnalyserInput, AnalyserOutput, ContextFile, FileRole
-from .evidence import verify_evidence
+from ...knowledge.models import model_family
+from ...knowledge.patterns import Requirement, Trait, failure_text
+from ...models.diagnosis import Diagnosis, Evidence, FailureType, Hypothesis, Level
+from ...traces.model import RunKind
+from ..analyser import AnalyserInput, AnalyserOutput, ContextFile, FileRole
+from ..detectors.prompt_rules import holds_rule
+from ..evidence import verify_evidence
+from ..findings import FindingKind
+from .case import Case, Verdict
 from .facts import TraceFacts, read_facts, short, summarise
 from .hypotheses import Plan, build_hypotheses, prompt_file_texts
-from .rule_text import case_values, general_rule, lower_first, obligation, requirement
-from .verdict import Case, Verdict, decide
+from .rule_text import lower_first
+from .slots import case_text, restated, template_slots
+from .verdict import decide
 
-_CONDITIONS = {
-    FailureType.TOOL_ERROR: "If a tool call fails or returns an error, ",
-    FailureType.INFRASTRUCTURE: "If a service or tool is unavailable or times out, ",
-    FailureType.RETRIEVAL_ISSUE: "If the retrieved documents do not contain what was asked, ",
-    FailureType.ORCHESTRATION_ISSUE: "If you are repeating a step without progress, ",
-}
-_SITUATIONS = ("if", "when", "whenever", "unless", "before", "after", "for", "once")
-_CASE_CHARS = 4000
-_ABSENCE = {"expectation_not_in_prompt"}
+_ABSENCE = {FindingKind.EXPECTATION_NOT_IN_PROMPT}
 """Findings about something missing: their excerpt is only the nearest passage, not support."""
 _MAX_FINDING_QUOTES = 4
 _UNNAMED_TOOL = {FailureType.INFRASTRUCTURE: "the model provider"}
 """How templates name a tool the trace does not name ("the tool used in that step")."""
-_LOOP_KINDS = {"loop_tool_call", "repeated_output"}
-_RETRIEVAL_KINDS = {"empty_retrieval", "low_relevance_retrieval", "retrieval_missed_facts"}
+_LOOP_KINDS = {FindingKind.LOOP_TOOL_CALL, FindingKind.REPEATED_OUTPUT}
+_RETRIEVAL_KINDS = {
+    FindingKind.EMPTY_RETRIEVAL,
+    FindingKind.LOW_RELEVANCE_RETRIEVAL,
+    FindingKind.RETRIEVAL_MISSED_FACTS,
+}
 _LOWER = {Level.HIGH: Level.MEDIUM, Level.MEDIUM: Level.LOW, Level.LOW: Level.LOW}
 
 
@@ -63,87 +63,65 @@ class OfflineAnalyser:
 def _plan(
     data: AnalyserInput, facts: TraceFacts, verdict: Verdict, evidence: tuple[Evidence, ...]
 ) -> Plan:
-    focus = verdict.existing_rule[0] if verdict.existing_rule else None
+    rule_file = _rule_file(data.files, verdict)
+    existing = verdict.existing_rule.text if rule_file and verdict.existing_rule else ""
+    slots = {**template_slots(data, facts, verdict), "existing_rule": restated(existing)}
     quote = next((e for e in evidence if e.verified), None)
     excerpt = short(quote.quote.split("Traceback")[0], 100) if quote else ""
     note = f'Evidence: run {quote.run_id}: "{excerpt}".' if quote else ""
     return Plan(
         failure_type=verdict.failure_type,
         family=model_family(facts.model),
-        slots=_slots(data, facts, verdict),
+        slots=slots,
         user_input=facts.user_input,
         expected=data.expected,
         evidence_note=note,
         files=data.files,
-        focus_prompt=focus if any(f.path == focus for f in data.files) else None,
-        traits=_traits(data, verdict),
+        focus_prompt=rule_file,
+        existing_rule=existing,
+        traits=_traits(data, verdict) | _shown(existing, slots),
         knobs=verdict.knobs,
+        case_text=case_text(data.trace, facts),
+        run_ids=frozenset(run.id for run in data.trace),
     )
 
 
-def _traits(data: AnalyserInput, verdict: Verdict) -> frozenset[str]:
+def _rule_file(files: tuple[ContextFile, ...], verdict: Verdict) -> str | None:
+    """The prompt file that holds the rule the model ignored, if one does."""
+    rule = verdict.existing_rule
+    if rule is None:
+        return None
+    return next(
+        (path for path, text in prompt_file_texts(files) if holds_rule(text, rule.text)), None
+    )
+
+
+def _shown(existing: str, slots: dict[str, str]) -> frozenset[Requirement]:
+    shown = {Trait.EXISTING_RULE: bool(existing), Trait.EXAMPLE: bool(slots["example"])}
+    return frozenset(trait for trait, present in shown.items() if present)
+
+
+def _traits(data: AnalyserInput, verdict: Verdict) -> frozenset[Requirement]:
     tools = data.trace.of_kind(RunKind.TOOL, RunKind.RETRIEVER)
     called = bool(tools) or any(m.tool_calls for r in data.trace for m in r.output_messages)
     failed = verdict.tool is not None or verdict.fabricated or any(r.failed for r in tools)
     kinds = {f.kind for f in verdict.findings}
     derived = {
-        "tools": called,
-        "tool_failure": failed,
-        "loop": bool(kinds & _LOOP_KINDS),
-        "retrieval_finding": bool(kinds & _RETRIEVAL_KINDS),
+        Trait.TOOLS: called,
+        Trait.TOOL_FAILURE: failed,
+        Trait.LOOP: bool(kinds & _LOOP_KINDS),
+        Trait.RETRIEVAL_FINDING: bool(kinds & _RETRIEVAL_KINDS),
     }
     return frozenset(kinds | {name for name, shown in derived.items() if shown})
-
-
-def _case_text(trace: Trace, facts: TraceFacts) -> str:
-    """The conversation's own text: a value found here belongs to this case, not to a policy."""
-    outputs = [r.output_text[:_CASE_CHARS] for r in trace if r.kind is not RunKind.LLM]
-    return "\n".join([facts.user_input, facts.final_text, *outputs])
-
-
-def _slots(data: AnalyserInput, facts: TraceFacts, verdict: Verdict) -> dict[str, str]:
-    text = failure_text(verdict.failure_type)
-    rule = general_rule(data.expected, _case_text(data.trace, facts))
-    req = text.method if rule.specific else rule.text
-    condition = "" if rule.specific else _condition(req, verdict)
-    return {
-        "requirement": req,
-        "requirement_lower": lower_first(req),
-        "obligation": obligation(req),
-        "rule": condition + (lower_first(req) if condition else req),
-        "why": text.why,
-        "method": text.method,
-        "tool_clause": f" (such as {verdict.tool})" if verdict.tool else "",
-        "example_input": _example_input(facts.user_input),
-        "expected": data.expected.strip(),
-    }
-
-
-def _example_input(user_input: str) -> str:
-    """The user's request, quoted, for an example; a general phrase when it holds case values."""
-    text = short(user_input, 100).replace('"', "'")
-    return f'"{text}"' if text and not case_values(text, text) else "a request of this kind"
-
-
-def _condition(req: str, verdict: Verdict) -> str:
-    if req.split(" ", 1)[0].lower() in _SITUATIONS or " must " in req:
-        return ""
-    kinds = {f.kind for f in verdict.findings}
-    if kinds & {"unknown_tool", "bad_tool_arguments"}:
-        return "When you call tools, "
-    if verdict.failure_type is FailureType.ORCHESTRATION_ISSUE and not kinds & _LOOP_KINDS:
-        return ""
-    if verdict.fabricated or verdict.failure_type in _CONDITIONS:
-        return _CONDITIONS.get(verdict.failure_type, _CONDITIONS[FailureType.TOOL_ERROR])
-    return ""
 
 
 def _evidence(case: Case, verdict: Verdict) -> tuple[Evidence, ...]:
     supporting = [f for f in verdict.findings if f.kind not in _ABSENCE]
     found = _distinct([(f.run_id, f.evidence or _run_snippet(case, f.run_id)) for f in supporting])
     quotes = found[:_MAX_FINDING_QUOTES]
-    if verdict.existing_rule and verdict.existing_rule[0] in case.trace:
-        quotes.append(verdict.existing_rule)
+    rule = verdict.existing_rule
+    if rule is not None and rule.source in case.trace:
+        quotes.append((rule.source, rule.text))
     final = case.facts.final_run
     if final is not None and case.facts.final_text.strip():
         quotes.append((final.id, case.facts.final_text[:300]))
@@ -184,11 +162,13 @@ def _diagnosis(
     files: tuple[ContextFile, ...],
 ) -> Diagnosis:
     names = _names(files, verdict)
-    text = failure_text(verdict.failure_type, frozenset(f.kind for f in verdict.findings))
+    drifted = _drifted(case, verdict, files)
+    kinds = {f.kind for f in verdict.findings} | ({FindingKind.PROMPT_DRIFT} if drifted else set())
+    text = failure_text(verdict.failure_type, frozenset(kinds))
     verified = any(e.verified for e in evidence)
     return Diagnosis(
         failure_type=verdict.failure_type,
-        root_cause=_root_cause(case, verdict, names),
+        root_cause=_root_cause(case, verdict, names, drifted),
         confidence=verdict.confidence if verified else _LOWER[verdict.confidence],
         confidence_reason=_confidence_reason(verdict, verified),
         trace_summary=summarise(case.trace, {f.run_id for f in case.findings}),
@@ -211,11 +191,17 @@ def _names(files: tuple[ContextFile, ...], verdict: Verdict) -> dict[str, str]:
     }
 
 
-def _root_cause(case: Case, verdict: Verdict, names: dict[str, str]) -> str:
-    expected_lower = lower_first(requirement(case.expected) or case.expected)
-    slots = {**names, "expected_lower": expected_lower, "requirement": requirement(case.expected)}
-    slots["requirement"] = slots["requirement"].rstrip(".")
-    cause = failure_text(verdict.failure_type).cause.format_map(slots)
+def _drifted(case: Case, verdict: Verdict, files: tuple[ContextFile, ...]) -> bool:
+    """The ignored rule is in the prompt production ran but in no prompt file (prompt drift)."""
+    return (
+        bool(case.of(FindingKind.PROMPT_DRIFT))
+        and verdict.existing_rule is not None
+        and _rule_file(files, verdict) is None
+    )
+
+
+def _root_cause(case: Case, verdict: Verdict, names: dict[str, str], drifted: bool) -> str:
+    cause = failure_text(verdict.failure_type).cause.format_map(names)
     if verdict.fabricated:
         final = short(case.facts.final_text, 100)
         cause += f' The model then answered "{final}" as if the tool had succeeded'
@@ -224,18 +210,31 @@ def _root_cause(case: Case, verdict: Verdict, names: dict[str, str]) -> str:
             if verdict.existing_rule
             else ", and no prompt rule says what to do when a tool fails."
         )
+    if drifted:
+        cause += (
+            " That rule is in the prompt production ran, not in the project's prompt file: the "
+            "deployed prompt and the file have drifted apart, so a fix to the file must add the "
+            "rule back before production runs the file's prompt again."
+        )
     return cause
 
 
 def _confidence_reason(verdict: Verdict, verified: bool) -> str:
-    kinds = sorted({f.kind for f in verdict.findings}) or ["no detector finding"]
+    kinds = sorted({f.kind.value for f in verdict.findings}) or ["no detector finding"]
     runs = sorted({f.run_id for f in verdict.findings})[:3]
     where = f" on run {', '.join(runs)}" if runs else ""
     check = "evidence quoted verbatim from the trace" if verified else "evidence not verified"
-    return (
+    reason = (
         f"Rule-based offline analysis (no LLM): the rule '{verdict.rule}' matched "
         f"{', '.join(kinds)}{where}; {check}."
     )
+    if verdict.lexical:
+        reason += (
+            " This verdict rests only on shared words between the expected behaviour, the prompt "
+            "and the answer, which is why confidence is low: reading the conversation itself "
+            "needs an LLM (run again with --provider openai, anthropic or gemini and its API key)."
+        )
+    return reason
 
 
 def _gap(case: Case) -> str:

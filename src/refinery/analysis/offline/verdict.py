@@ -23,13 +23,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 
-from ..models.diagnosis import FailureType, Level
-from ..traces.model import Run, RunKind, Trace
-from .facts import TraceFacts, error_line, short
-from .findings import Finding
-from .prompt_sentences import covering_sentence, failure_rule
+from ...knowledge.words import says
+from ...models.diagnosis import FailureType, Level
+from ...traces.model import Run, RunKind
+from ..detectors.prompt_rules import failure_rule
+from ..detectors.retrieval import is_retrieval
+from ..findings import Finding, FindingKind
+from .case import Case, Verdict
+from .facts import error_line, short
+from .lexical import coverage_verdict, lexical_verdict
 
 _INFRA = re.compile(
     r"\b(?:HTTP(?:/[\d.]+)?|status(?:[ _]?code)?|code|error)[^\w\n]{0,3}(?:429|5\d\d)\b|"
@@ -44,92 +47,31 @@ _CONTEXT = re.compile(
     r"input is too long|reduce the length",
     re.I,
 )
-_ADMITS = re.compile(
-    r"\b(error|fail\w*|unavailable|unable|not able|couldn'?t|could not|can'?t|cannot|sorry|"
-    r"apolog\w*|problem|down|outage|try again|not available|no (?:data|results?|information))\b",
-    re.I,
-)
-_RETRIEVAL = re.compile(r"retriev|search|lookup|vector|rag\b|knowledge|docs?\b|document", re.I)
-_REASONING = re.compile(
-    r"calculat|comput|count|arithmetic|math|\bsum\b|total|add up|percent|convert|translat|"
-    r"spell|sort|reason|logic|deduc|infer",
-    re.I,
-)
 _VALIDATION = re.compile(
     r"ValidationError|validation error|OutputParserException|JSONDecodeError|json ?schema|"
     r"Input should be|Field required|is not valid under any of the given schemas|"
     r"(?:failed|unable) to parse|Invalid json|not valid JSON|type=\w+_(?:parsing|type)",
     re.I,
 )
-_RETRIEVAL_KINDS = ("empty_retrieval", "low_relevance_retrieval", "retrieval_missed_facts")
-_CONTEXT_KINDS = ("context_trimmed", "context_missing_input")
-_DERIVED = re.compile(
-    r"calculat|comput|how many|how much|how long|total|sum\b|add up|subtotal|tax|percent|"
-    r"count|business days|weekdays?|adjacent|next to|beside|between|nearest|closest|left of|"
-    r"right of|order of|sort|convert",
-    re.I,
+_RETRIEVAL_KINDS = (
+    FindingKind.EMPTY_RETRIEVAL,
+    FindingKind.LOW_RELEVANCE_RETRIEVAL,
+    FindingKind.RETRIEVAL_MISSED_FACTS,
 )
+_CONTEXT_KINDS = (FindingKind.CONTEXT_TRIMMED, FindingKind.CONTEXT_MISSING_INPUT)
 _TOOL_KINDS = (
-    "tool_error", "tool_output_error", "unknown_tool", "bad_tool_arguments", "retry_after_error",
-    "empty_tool_result", "infrastructure_error", "run_error",
-)  # fmt: skip
-_LONG_PROMPT = 40_000
+    FindingKind.TOOL_ERROR,
+    FindingKind.TOOL_OUTPUT_ERROR,
+    FindingKind.UNKNOWN_TOOL,
+    FindingKind.BAD_TOOL_ARGUMENTS,
+    FindingKind.RETRY_AFTER_ERROR,
+    FindingKind.EMPTY_TOOL_RESULT,
+    FindingKind.INFRASTRUCTURE_ERROR,
+    FindingKind.RUN_ERROR,
+)
 _MODEL_KINDS = (RunKind.LLM, RunKind.EMBEDDING)
 _STEP_KINDS = (RunKind.CHAIN, RunKind.AGENT, RunKind.OTHER)
 _STEP_RULE = "an intermediate step of the agent (an action such as running code) failed"
-
-
-@dataclass(frozen=True, kw_only=True)
-class Verdict:
-    """The decided failure type and why."""
-
-    failure_type: FailureType
-    rule: str
-    """The rule that decided, in words (quoted in the confidence reason)."""
-    findings: tuple[Finding, ...]
-    """The findings it rests on."""
-    confidence: Level
-    detail: str
-    """A short, trace-derived description used in the root cause."""
-    tool: str | None = None
-    """The tool or retriever involved, if any."""
-    existing_rule: tuple[str, str] | None = None
-    """(run id, sentence) of a prompt rule that already covered the expectation."""
-    fabricated: bool = False
-    """The model answered after a failure without admitting it."""
-    knobs: tuple[str, ...] = ()
-    """Configuration keys the evidence names as relevant to the fix (``max_iterations``...)."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class Case:
-    """What the rules look at."""
-
-    trace: Trace
-    findings: tuple[Finding, ...]
-    facts: TraceFacts
-    expected: str
-    prompt_texts: tuple[tuple[str, str], ...]
-    """(run id or file path, text) of the prompts the model saw: the trace's system messages, or
-    the prompt files when the trace recorded none."""
-
-    def of(self, *kinds: str) -> list[Finding]:
-        """Findings of these kinds, in detector order."""
-        return [f for f in self.findings if f.kind in kinds]
-
-    def run(self, finding: Finding) -> Run | None:
-        """The run a finding is about."""
-        return self.trace.get(finding.run_id)
-
-    def text(self, finding: Finding) -> str:
-        """The finding's evidence and message, plus its run's error."""
-        run = self.run(finding)
-        return " ".join((finding.evidence, finding.message, (run.error or "") if run else ""))
-
-    def kind_of(self, finding: Finding) -> RunKind | None:
-        """The kind of the run a finding is about."""
-        run = self.run(finding)
-        return run.kind if run else None
 
 
 Rule = Callable[[Case], Verdict | None]
@@ -141,15 +83,15 @@ def decide(case: Case) -> Verdict:
         verdict = rule(case)
         if verdict is not None:
             return verdict
-    return _by_lexical_coverage(case)
+    return lexical_verdict(case)
 
 
 def _infrastructure(case: Case) -> Verdict | None:
     ended = not case.facts.final_text.strip() or case.trace.root.failed
     hits = [
         f
-        for f in case.of("infrastructure_error", "run_error")
-        if f.kind == "infrastructure_error" or _INFRA.search(_telling(case, f))
+        for f in case.of(FindingKind.INFRASTRUCTURE_ERROR, FindingKind.RUN_ERROR)
+        if f.kind == FindingKind.INFRASTRUCTURE_ERROR or _INFRA.search(_telling(case, f))
     ]
     hits = [f for f in hits if case.kind_of(f) in _MODEL_KINDS or ended]
     if not hits:
@@ -171,8 +113,10 @@ def _telling(case: Case, finding: Finding) -> str:
 
 
 def _context(case: Case) -> Verdict | None:
-    hits = case.of("near_context_window") + [
-        f for f in case.of("run_error", "infrastructure_error") if _CONTEXT.search(case.text(f))
+    hits = case.of(FindingKind.NEAR_CONTEXT_WINDOW) + [
+        f
+        for f in case.of(FindingKind.RUN_ERROR, FindingKind.INFRASTRUCTURE_ERROR)
+        if _CONTEXT.search(case.text(f))
     ]
     if not hits:
         return None
@@ -186,8 +130,8 @@ def _context(case: Case) -> Verdict | None:
 
 
 def _output_format(case: Case) -> Verdict | None:
-    hits = case.of("finish_length", "parse_after_truncation") + [
-        f for f in case.of("run_error") if _is_parse_failure(case, f)
+    hits = case.of(FindingKind.FINISH_LENGTH, FindingKind.PARSE_AFTER_TRUNCATION) + [
+        f for f in case.of(FindingKind.RUN_ERROR) if _is_parse_failure(case, f)
     ]
     if not hits:
         return None
@@ -202,10 +146,10 @@ def _output_format(case: Case) -> Verdict | None:
 
 
 def _orchestration(case: Case) -> Verdict | None:
-    hits = case.of("loop_tool_call", "repeated_output")
+    hits = case.of(FindingKind.LOOP_TOOL_CALL, FindingKind.REPEATED_OUTPUT)
     if not hits:
         return _step_limit(case)
-    loop = hits[0].kind == "loop_tool_call"
+    loop = hits[0].kind == FindingKind.LOOP_TOOL_CALL
     return Verdict(
         failure_type=FailureType.ORCHESTRATION_ISSUE,
         rule="the same tool call or the same output repeated (a loop)",
@@ -217,7 +161,7 @@ def _orchestration(case: Case) -> Verdict | None:
 
 
 def _step_limit(case: Case) -> Verdict | None:
-    hits = case.of("step_limit")
+    hits = case.of(FindingKind.STEP_LIMIT)
     if not hits:
         return None
     return Verdict(
@@ -249,7 +193,7 @@ def _is_parse_failure(case: Case, finding: Finding) -> bool:
 
 
 def _retrieval(case: Case) -> Verdict | None:
-    found = [] if case.of("expectation_met") else case.of(*_RETRIEVAL_KINDS)
+    found = [] if case.of(FindingKind.EXPECTATION_MET) else case.of(*_RETRIEVAL_KINDS)
     hits = found + [f for f in case.of(*_TOOL_KINDS) if _is_retrieval(case.run(f))]
     if not hits:
         return None
@@ -267,21 +211,24 @@ def _retrieval(case: Case) -> Verdict | None:
 
 
 def _tool(case: Case) -> Verdict | None:
-    hits = [f for f in case.of(*_TOOL_KINDS) if f.kind != "run_error" or _is_action(case, f)]
+    hits = [
+        f for f in case.of(*_TOOL_KINDS) if f.kind != FindingKind.RUN_ERROR or _is_action(case, f)
+    ]
     if not hits:
         return None
     # A tool's own failure names the tool; a failed step around it (code execution) comes after.
     hits.sort(key=lambda f: not _is_tool(case.run(f)))
-    direct = _is_tool(case.run(hits[0])) or hits[0].kind != "run_error"
+    direct = _is_tool(case.run(hits[0])) or hits[0].kind != FindingKind.RUN_ERROR
     fabricated = _fabricated(case, hits)
     rule_sentence = failure_rule(case.prompt_texts) if fabricated else None
     common = {"findings": tuple(hits), "tool": _tool_name(case, hits[0]), "fabricated": fabricated}
     if rule_sentence is not None:
+        # The failure is deterministic; "answered as if not" is read from the answer's words.
         return Verdict(
             failure_type=FailureType.INSTRUCTION_NOT_FOLLOWED,
             rule="a tool failed, the model answered as if not, and a prompt rule covers failures",
-            confidence=Level.HIGH,
-            detail=f'"{short(rule_sentence[1], 160)}"',
+            confidence=Level.MEDIUM,
+            detail=f'"{short(rule_sentence.text, 160)}"',
             existing_rule=rule_sentence,
             **common,  # type: ignore[arg-type]
         )
@@ -296,14 +243,14 @@ def _tool(case: Case) -> Verdict | None:
 
 
 def _context_assembly(case: Case) -> Verdict | None:
-    hits = [] if case.of("expectation_met") else case.of(*_CONTEXT_KINDS)
+    hits = [] if case.of(FindingKind.EXPECTATION_MET) else case.of(*_CONTEXT_KINDS)
     if not hits:
         return None
     return Verdict(
         failure_type=FailureType.CONTEXT_ISSUE,
         rule="a step that builds the model's context dropped or lost part of it",
         findings=tuple(hits),
-        confidence=Level.HIGH if case.of("expectation_not_met") else Level.MEDIUM,
+        confidence=Level.HIGH if case.of(FindingKind.EXPECTATION_NOT_MET) else Level.MEDIUM,
         detail=short(hits[0].message, 160),
         knobs=_knobs(hits[0].message),
     )
@@ -311,8 +258,8 @@ def _context_assembly(case: Case) -> Verdict | None:
 
 def _reasoning(case: Case) -> Verdict | None:
     """A wrong figure derived from inputs the model had: arithmetic, dates, counts, positions."""
-    hits = case.of("wrong_figure")
-    if not hits or not _DERIVED.search(f"{case.expected} {case.facts.user_input}"):
+    hits = case.of(FindingKind.WRONG_FIGURE)
+    if not hits or not says("derived_values", f"{case.expected} {case.facts.user_input}"):
         return None
     return Verdict(
         failure_type=FailureType.MODEL_LIMITATION,
@@ -325,7 +272,7 @@ def _reasoning(case: Case) -> Verdict | None:
 
 
 def _empty_output(case: Case) -> Verdict | None:
-    hits = case.of("empty_output")
+    hits = case.of(FindingKind.EMPTY_OUTPUT)
     if not hits:
         return None
     run = case.run(hits[0])
@@ -340,74 +287,20 @@ def _empty_output(case: Case) -> Verdict | None:
     )
 
 
-def _coverage(case: Case) -> Verdict | None:
-    not_met = case.of("expectation_not_met")
-    covered, uncovered = case.of("expectation_in_prompt"), case.of("expectation_not_in_prompt")
-    if not not_met or not (covered or uncovered):
-        return None
-    sentence = covering_sentence(case.expected, case.prompt_texts) if covered else None
-    return (
-        _covered_verdict(case, (*covered, *not_met), sentence)
-        if covered
-        else Verdict(
-            failure_type=FailureType.INSTRUCTION_GAP,
-            rule="the expectation is not met and no prompt addresses it",
-            findings=(*uncovered, *not_met),
-            confidence=Level.MEDIUM,
-            detail="no prompt mentions it",
-        )
-    )
-
-
-def _covered_verdict(
-    case: Case, findings: tuple[Finding, ...], sentence: tuple[str, str] | None
-) -> Verdict:
-    longest = max((len(text) for _, text in case.prompt_texts), default=0)
-    if longest > _LONG_PROMPT:
-        failure, rule = FailureType.CONTEXT_ISSUE, "rule present but drowned in a very long prompt"
-    elif _REASONING.search(case.expected):
-        failure, rule = FailureType.MODEL_LIMITATION, "rule present, reasoning-type task not met"
-    else:
-        failure, rule = FailureType.INSTRUCTION_NOT_FOLLOWED, "rule present in the prompt, not met"
-    detail = f'"{short(sentence[1], 160)}"' if sentence else "the prompt mentions it"
-    return Verdict(
-        failure_type=failure,
-        rule=rule,
-        findings=findings,
-        confidence=Level.MEDIUM,
-        detail=detail,
-        existing_rule=sentence,
-    )
-
-
-def _by_lexical_coverage(case: Case) -> Verdict:
-    sentence = covering_sentence(case.expected, case.prompt_texts)
-    if sentence is not None:
-        verdict = _covered_verdict(case, tuple(case.of("expectation_not_met")), sentence)
-        return replace(verdict, confidence=Level.LOW)
-    return Verdict(
-        failure_type=FailureType.INSTRUCTION_GAP,
-        rule="no detector finding; no prompt sentence matches the expectation's words",
-        findings=tuple(case.of("expectation_not_met")),
-        confidence=Level.LOW,
-        detail="no prompt mentions it",
-    )
-
-
 def _fabricated(case: Case, hits: list[Finding]) -> bool:
     final = case.facts.final_run
-    if final is None or case.of("expectation_met") or _ADMITS.search(case.facts.final_text):
+    if (
+        final is None
+        or case.of(FindingKind.EXPECTATION_MET)
+        or says("admits_failure", case.facts.final_text)
+    ):
         return False
     first = min((case.trace.position(f.run_id) for f in hits if f.run_id in case.trace), default=0)
     return case.trace.position(final.id) > first
 
 
 def _is_retrieval(run: Run | None) -> bool:
-    if run is None:
-        return False
-    return run.kind is RunKind.RETRIEVER or (
-        run.kind is RunKind.TOOL and bool(_RETRIEVAL.search(run.tool_name or run.name))
-    )
+    return run is not None and is_retrieval(run)
 
 
 def _is_action(case: Case, finding: Finding) -> bool:
@@ -447,5 +340,5 @@ RULES: tuple[Rule, ...] = (
     _context_assembly,
     _empty_output,
     _reasoning,
-    _coverage,
+    coverage_verdict,
 )

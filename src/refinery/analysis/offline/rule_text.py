@@ -18,6 +18,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ...knowledge.words import says
+
 _AGENT = (
     r"(?:the |this |our |an? )?(?:agent|assistant|bot|chatbot|model|ai|llm|system|response|reply|"
     r"answer|output)|it|you|they"
@@ -294,3 +296,44 @@ def obligation(rule: str) -> str:
     else:
         clause = "you MUST " + lower_first(main)
     return f"{condition}, {clause}" if condition else _capital(clause)
+
+
+_LEFTOVER = re.compile(r"\[\[REDACTED_|\{\w*\}|\(\s*\)|\"\s\"|'\s*'|``|\s[,;:]|[,;:]\s*[.!?]")
+"""Traces of stripping or templating: a redaction marker, an unfilled slot, empty brackets or
+quotes, punctuation left without its words."""
+_RUN_ID = re.compile(
+    r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b|\b[0-9a-f]{16,}\b", re.I
+)
+_CLAUSE_END = re.compile(r"[^.;!?\n]+")
+_QUOTATION = re.compile(r'"[^"\n]{3,}"')
+
+
+def readability_problems(
+    text: str, expected: str = "", case_text: str = "", run_ids: frozenset[str] = frozenset()
+) -> tuple[str, ...]:
+    """Why a fix's text does not read as something a person would put in a prompt (empty if ok).
+
+    Dangling words left where a value was stripped, leftovers of stripping or templating, the
+    expected line pasted verbatim, and run ids all fail; so do the heuristics of
+    ``grammar_problems``.
+    """
+    text = _QUOTATION.sub('""', text)  # a quoted request is the user's words, not ours
+    problems = list(grammar_problems(text)) if text[:1].isalpha() else []
+    for clause in _CLAUSE_END.findall(text):
+        words = clause.strip(" ,:-\u2014\"'").split()
+        if words and says("dangling_end", words[-1]):
+            problems.append(f"dangling word at the end of {clause.strip()!r}")
+    leftover = _LEFTOVER.search(text)
+    if leftover:
+        problems.append(f"leftover of stripping: {leftover.group().strip()!r}")
+    if _verbatim(expected, text):
+        problems.append("pastes the expected line verbatim")
+    ids = [i for i in run_ids if len(i) >= 6 and i in text] + _RUN_ID.findall(text)
+    if ids:
+        problems.append(f"contains a run id: {ids[0]}")
+    return tuple(dict.fromkeys(problems))
+
+
+def _verbatim(expected: str, text: str) -> bool:
+    line = " ".join(expected.lower().split()).rstrip(" .!;")
+    return len(line.split()) >= 4 and line in " ".join(text.lower().split())

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ..traces.model import Run, RunKind, Trace
+from ...traces.model import Run, RunKind, Trace
 
 _STEP_KINDS = (RunKind.LLM, RunKind.TOOL, RunKind.RETRIEVER, RunKind.PARSER)
 _QUIET_FINISH = {None, "", "stop", "tool_calls", "end_turn", "tool_use", "function_call", "STOP"}
