@@ -119,10 +119,7 @@ def _fix(
             **common,
         )
     if key not in by_group or baseline is None:
-        reason = plan.problems[0] if plan.problems else "nothing was replayed"
-        return FixVerification(
-            status=FixStatus.NOT_RUN, verdict=f"not verified: {reason}", **common
-        )
+        return FixVerification(status=FixStatus.NOT_RUN, verdict=_not_replayed(plan), **common)
     own = by_group[key]
     rate = pass_rate(own)
     regressions, checked = _regressions(plan, variant.rank, by_group)
@@ -212,7 +209,8 @@ def _eval_only(
             else "the recorded answer passes it" if outcome.judgement.passed
             else f"no verdict ({outcome.judgement.error})"
         )  # fmt: skip
-        lines.append(f"case {_clip(case.label)!r}: {state} ({outcome.judgement.reason}); "
+        why = f" ({outcome.judgement.reason})" if outcome.judgement.reason else ""
+        lines.append(f"case {_clip(case.label)!r}: {state}{why}; "
                      f"{_correct_answers(case.checks, case.expected, passing)}")  # fmt: skip
     unjudged = next((o.judgement.error for o in own if o.judgement.passed is None), None)
     said = (
@@ -235,10 +233,14 @@ def _correct_answers(checks: tuple[Check, ...], expected: str, passing: list[str
     return f"its checks pass on {ok} of {len(passing)} replayed answers judged correct"
 
 
+def _not_replayed(plan: VerifyPlan) -> str:
+    reason = plan.problems[0].split(": ")[0] if plan.problems else "nothing was replayed"
+    return f"not replayed: {reason} (see the notes)"
+
+
 def _not_mapped(plan: VerifyPlan, rank: int, title: str) -> FixVerification:
-    reason = plan.problems[0] if plan.problems else "the trace has no call to replay"
     return FixVerification(
-        rank=rank, title=title, status=FixStatus.NOT_RUN, verdict=f"not verified: {reason}"
+        rank=rank, title=title, status=FixStatus.NOT_RUN, verdict=_not_replayed(plan)
     )
 
 
