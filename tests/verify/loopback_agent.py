@@ -3,9 +3,10 @@
 It speaks four wires (OpenAI Chat Completions, OpenAI Responses for the judge, Anthropic Messages,
 Gemini generateContent) and answers from the prompt it receives:
 
-- as the agent: after a failed tool call it admits the failure only when its system prompt tells it
-  to say the service (or the information) is unavailable; otherwise it invents "It is sunny in
-  Paris." A question naming a city gets a get_weather tool call, unless the system prompt says
+- as the agent: after a failed tool call it admits the failure only when its system prompt has an
+  explicit tool-failure policy ("if a tool fails ... unavailable"); a bare "say so" or a general
+  "say it is unavailable" is not enough, and it invents "It is sunny in Paris." A question naming
+  a city gets a get_weather tool call, unless the system prompt says
   never to call tools; a question without a city gets "Which city do you mean?" only when the
   prompt says to ask.
 - as the judge: it reads the expected behaviour and the answer from Refinery's judge prompt and
@@ -24,6 +25,7 @@ from typing import Any
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+FAILURE_POLICY = re.compile(r"if a tool (?:call )?fails\b[^.]*\bunavailable", re.I)
 CITY = re.compile(r"\b(Paris|Lisbon|Oslo|Berlin)\b")
 
 
@@ -31,7 +33,7 @@ def agent_answer(system: str, turns: list[tuple[str, str]]) -> tuple[str, dict[s
     """Text, or a tool call ``{"name", "args"}``, from the system prompt and (role, text) turns."""
     role, last = turns[-1] if turns else ("user", "")
     if role == "tool":
-        if re.search(r"unavailable", system, re.I) and "ERROR" in last:
+        if FAILURE_POLICY.search(system) and "ERROR" in last:
             return "Sorry, the weather service is unavailable right now.", None
         return "It is sunny in Paris.", None
     city = CITY.search(last)

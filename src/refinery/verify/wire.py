@@ -108,7 +108,8 @@ def anthropic_messages(call: RecordedCall, model: str) -> dict[str, Any]:
             for t in call.tools
         ]
     if call.temperature is not None:
-        params["temperature"] = call.temperature
+        # anthropic>=1.0 dropped sampling keywords from create(); the API takes them in the body.
+        params["extra_body"] = {"temperature": call.temperature}
     return params
 
 
