@@ -142,7 +142,6 @@ def verify_analysis(
     from ..verify import plan_verification, run_verification
     from ..verify.saved import save_verification
     from .progress_view import progress_to
-    from .view import stderr_console
 
     if options.fixes and not any(h.rank in options.fixes for h in result.hypotheses):
         from ..errors import InputError
@@ -155,13 +154,12 @@ def verify_analysis(
     with progress_to() as on_progress:
         report = run_verification(plan, repo_root=settings.repo_root, on_progress=on_progress)
     if save_verification(settings, result, report):
-        stderr_console().print(f"verification saved with {result.analysis_id}", markup=False)
+        typer.echo(f"verification saved with {result.analysis_id}", err=True)
     return report
 
 
 def _check(plan: VerifyPlan, settings: Settings, *, yes: bool, confirm_above: float | None) -> None:
     from ..errors import ConfigError, InputError
-    from .view import stderr_console
 
     runnable = (
         plan.baseline is not None
@@ -170,16 +168,15 @@ def _check(plan: VerifyPlan, settings: Settings, *, yes: bool, confirm_above: fl
     )
     if not runnable:
         raise ConfigError(plan.problems[0] if plan.problems else "there is nothing to verify")
-    console = stderr_console()
     for problem in plan.problems:
-        console.print(f"warning: {problem}", markup=False)
+        typer.echo(f"warning: {problem}", err=True)
     estimate = plan.estimate
     cost = f"${estimate.cost_usd:.4f}" if estimate.cost_usd is not None else (
         f"cost unknown (no price for {', '.join(estimate.unpriced)})"
     )  # fmt: skip
-    console.print(
+    typer.echo(
         f"verify: {estimate.replays} replays and {estimate.judge_calls} judge calls, estimated "
-        f"{cost}", markup=False,
+        f"{cost}", err=True,
     )  # fmt: skip
     cap = plan.options.max_cost
     if cap is not None and estimate.cost_usd is not None and estimate.cost_usd > cap:
