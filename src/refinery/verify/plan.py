@@ -22,6 +22,7 @@ from .cost import Estimate, estimate
 from .evalcmd import DEFAULT_TIMEOUT_SECONDS
 from .judge import Judge, make_judge
 from .mapping import ProjectFiles, Variant, config_defaults, variant
+from .replay import Replayer, make_replayer
 
 DEFAULT_RUNS = 5
 DEFAULT_MAX_CASES = 20
@@ -59,6 +60,8 @@ class VerifyPlan:
     baseline: RecordedCall | None
     """The recorded call as it will be sent (model and unrecorded settings filled in)."""
     target: AgentTarget | None
+    replayer: Replayer | None
+    """The agent's SDK client, made once here so that runs only send."""
     judge: Judge | None
     variants: tuple[Variant, ...]
     cases: tuple[EvalCase, ...]
@@ -90,7 +93,8 @@ def plan_verification(
     sent = baseline if target else None
     return VerifyPlan(
         expected=result.expected, options=options, hypotheses=hypotheses, call=call,
-        baseline=sent, target=target, judge=judge, variants=variants,
+        baseline=sent, target=target, judge=judge,
+        replayer=make_replayer(target) if target else None, variants=variants,
         cases=cases, estimate=_estimate(sent, variants, cases, judge, options),
         problems=tuple(problems), notes=tuple(notes),
     )  # fmt: skip

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +24,7 @@ from .cases import Check
 from .cost import Tally
 from .evalcmd import run_eval_command
 from .plan import VerifyPlan, case_call
-from .replay import Replayer, make_replayer
+from .replay import Replayer
 from .report import Outcome, build_report
 
 _ANSWER_CHARS = 600
@@ -57,16 +56,14 @@ class _Context:
 
 
 def run_verification(
-    plan: VerifyPlan, *, repo_root: Path | None = None, on_progress: OnProgress = no_progress,
-    make: Callable[..., Replayer] = make_replayer,
-) -> VerificationReport:  # fmt: skip
+    plan: VerifyPlan, *, repo_root: Path | None = None, on_progress: OnProgress = no_progress
+) -> VerificationReport:
     """Send, judge and report; ``repo_root`` is needed only for ``--eval-command``."""
     started = time.perf_counter()
     tasks = build_tasks(plan)
-    replayer = make(plan.target) if plan.target and any(t.call for t in tasks) else None
     context = _Context(
-        plan=plan, replayer=replayer, tally=Tally(plan.options.max_cost), on_progress=on_progress,
-        total=len(tasks),
+        plan=plan, replayer=plan.replayer, tally=Tally(plan.options.max_cost),
+        on_progress=on_progress, total=len(tasks),
     )  # fmt: skip
     workers = max(1, min(plan.options.concurrency, len(tasks)))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="refinery-verify") as pool:
