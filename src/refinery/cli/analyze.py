@@ -196,8 +196,11 @@ def analyze(
         context=context,
     )
     if verify:
+        from ..errors import InputError
         from .verify_cmd import verify_options
 
+        if batch or resume:
+            raise InputError("--verify needs an immediate analysis", "drop --batch and --resume")
         checked = verify_options(
             fix="all", runs=runs, eval_command=eval_command, max_cost=max_cost,
             agent=(agent_provider, agent_model, agent_base_url),

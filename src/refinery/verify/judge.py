@@ -8,7 +8,6 @@ analysis' own LLM when one is configured, else the agent's model in structured m
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from importlib.resources import files
 
@@ -133,8 +132,3 @@ def make_judge(settings: Settings, target: AgentTarget | None) -> Judge | str:
 
 def _clip(text: str) -> str:
     return text if len(text) <= _MESSAGE_CHARS else text[:_MESSAGE_CHARS] + " […]"
-
-
-def verdict_json(verdict: Verdict) -> str:
-    """A verdict as JSON (for fakes and logs)."""
-    return json.dumps(verdict.model_dump())

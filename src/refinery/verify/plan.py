@@ -14,7 +14,7 @@ from ..config import Settings
 from ..errors import RefineryError
 from ..models.diagnosis import Hypothesis
 from ..pipeline import AnalysisResult
-from ..traces.model import Message, Trace
+from ..traces.model import Trace
 from .agent import AgentFlags, AgentTarget, agent_target
 from .call import RecordedCall, recorded_call
 from .cases import EvalCase, read_cases
@@ -206,8 +206,3 @@ def case_call(call: RecordedCall, case: EvalCase) -> RecordedCall:
     """An existing eval case sent with ``call``'s system prompt, tools and settings."""
     system = tuple(m for m in call.messages if m.role in ("system", "developer"))
     return call.with_changes(messages=(*system, *case.messages), answer="")
-
-
-def last_user_text(messages: tuple[Message, ...]) -> str:
-    """The last user message's text."""
-    return next((m.content for m in reversed(messages) if m.role == "user"), "")

@@ -25,6 +25,11 @@ def _pipeline() -> Any:
     return importlib.import_module("refinery.pipeline")
 
 
+def analyses_kept() -> bool:
+    """True when this build keeps analyses (so ``refinery apply ID N`` can apply a fix later)."""
+    return hasattr(_pipeline(), "apply_saved")
+
+
 def load_saved(settings: Settings, analysis_id: str | None) -> AnalysisResult:
     """The saved analysis named by id or prefix (None: the latest)."""
     load = getattr(_pipeline(), "load_analysis", None)
