@@ -213,6 +213,8 @@ def _eval_only(
         lines.append(f"case {_clip(case.label)!r}: {state}{why}; "
                      f"{_correct_answers(case.checks, case.expected, passing)}")  # fmt: skip
     unjudged = next((o.judgement.error for o in own if o.judgement.passed is None), None)
+    if not own:
+        unjudged = "the trace records no answer to check the case against"
     said = (
         f"could not be checked: {unjudged}" if unjudged
         else "catches the failure: the recorded answer fails the case it adds" if caught

@@ -105,3 +105,9 @@ def apply_fix(
     options = pipeline.AnalyzeOptions(apply=rank, allow_dirty=allow_dirty)
     applied = pipeline._apply(result, options, settings, on_progress)
     return applied
+
+
+def best_verified(settings: Settings, analysis_id: str) -> int | None:
+    """The best verified fix of a saved analysis (``apply`` without N), if it was verified."""
+    report = load_verification(settings, analysis_id)
+    return report.best() if report else None
