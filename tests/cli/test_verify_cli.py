@@ -82,6 +82,7 @@ def test_analyze_verify_json_carries_the_report(agent_repo: Path, server: HTTPSe
     assert report["ranking"][0] == 2 and report["baseline"]["passed"] == 0
     assert report["agent"] == "openai-compatible gpt-4o-mini"
     assert report["call"]["run_id"] == "01a2167b-5f75-7242-bd6e-bc8a221cc3e8"
+    assert report["call"]["why"].startswith("the divergence step (GenericFakeChatModel carried on")
     fix2 = next(f for f in report["fixes"] if f["rank"] == 2)
     assert fix2["pass_rate"]["passed"] == 2 and fix2["effect"] == 1.0
 
