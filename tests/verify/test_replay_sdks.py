@@ -114,3 +114,6 @@ def test_whole_verification_through_each_sdk_reranks_by_verified_effect(
     assert by_rank[1].pass_rate is not None and by_rank[1].pass_rate.passed == 0
     assert report.judge is not None and report.judge.startswith(provider)
     assert report.calls == len(agent_model.log)
+    settings_sent = [r.get("generationConfig", r) for r in agent_model.agent_requests()]
+    temperatures = {s["temperature"] for s in settings_sent}
+    assert temperatures == {0.7, 0.2}  # config.yaml's 0.7 as the recorded default; fix 4's 0.2
