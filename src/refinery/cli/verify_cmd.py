@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from .app import app
+from .app import app, state
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -88,7 +88,7 @@ def verify_command(
     from ..verify.saved import load_saved, load_saved_trace
     from .progress_view import progress_to
 
-    settings = load_settings(verbose=None)
+    settings = load_settings(verbose=state.verbose or None)
     result = load_saved(settings, analysis_id)
     with progress_to() as on_progress:
         loaded = load_saved_trace(settings, result, trace, on_progress)
