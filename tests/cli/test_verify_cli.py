@@ -145,10 +145,32 @@ def test_without_a_key_the_missing_key_is_one_line(agent_repo: Path) -> None:
     ) in result.stderr
 
 
-def test_verify_command_without_saved_analyses_says_how_to_verify(agent_repo: Path) -> None:
-    result = CliRunner().invoke(app, ["verify"])
-    assert result.exit_code == 2
-    assert result.stderr.strip() == (
-        "error: this version of Refinery does not keep analyses yet: verify while analysing: "
-        "refinery analyze TRACE ... --verify"
+def test_verify_a_saved_analysis_then_show_and_apply_the_best_verified_fix(
+    agent_repo: Path, server: HTTPServer
+) -> None:
+    runner = CliRunner()
+    analysed = runner.invoke(app, ["analyze", TRACE, "--project", "weather", "--expected",
+                                   EXPECTED, *FILES, "--json"])  # fmt: skip
+    analysis_id = json.loads(analysed.stdout)["analysis_id"]
+    no_trace = runner.invoke(app, ["verify", analysis_id[:8]])
+    assert no_trace.exit_code == 2
+    assert no_trace.stderr.strip() == (
+        f"error: {analysis_id} analysed a trace file, which is not kept: pass it again with "
+        "--trace PATH"
     )
+    unverified = runner.invoke(app, ["apply", analysis_id])
+    assert unverified.exit_code == 2 and "was not verified" in unverified.stderr
+
+    verified = runner.invoke(app, ["verify", "--trace", TRACE, "--runs", "2", "--agent-base-url",
+                                   server.url_for("/v1"), "--json"])  # fmt: skip
+    assert verified.exit_code == 0, verified.output
+    assert json.loads(verified.stdout)["ranking"][0] == 2
+    shown = runner.invoke(app, ["show", "--json"])
+    assert json.loads(shown.stdout)["verification"]["ranking"][0] == 2
+    assert "Best verified fix: 2." in " ".join(runner.invoke(app, ["show"]).stdout.split())
+
+    applied = runner.invoke(app, ["apply"])
+    assert applied.exit_code == 0, applied.output
+    assert f"Applied fix 2 of {analysis_id}" in applied.stdout
+    prompt = (agent_repo / "examples/weather-agent/prompts/system_prompt.txt").read_text()
+    assert "If a tool call fails, times out or returns an error" in prompt

@@ -275,8 +275,8 @@ def _analyze_and_verify(
 
     from ..errors import ApplyRefused, InputError
     from ..pipeline import analyze as run_analysis
+    from ..pipeline import apply_analysis
     from ..traces.sources import load_trace
-    from ..verify.saved import apply_fix
     from .progress_view import progress_to
     from .verify_cmd import verify_analysis
 
@@ -299,7 +299,7 @@ def _analyze_and_verify(
         )
     if options.apply is not None and rank is not None:
         with progress_to() as on_progress:
-            result = apply_fix(
+            result = apply_analysis(
                 result, rank, settings, allow_dirty=options.allow_dirty, on_progress=on_progress
             )
     _show_verified(result, report, json_output)

@@ -105,13 +105,10 @@ def _command(run: EvalCommandRun) -> str:
 
 
 def _footer(result: AnalysisResult, report: VerificationReport) -> str:
-    from ..verify.saved import analyses_kept
-
     best = report.best()
     if best is None:
         return "[yellow]No fix was shown to improve the replayed call.[/]"
-    later = f"[bold]refinery apply {result.analysis_id} {best}[/], or " if analyses_kept() else ""
     return (
-        f"Best verified fix: [bold]{best}[/]. Apply it with {later}[bold]--verify --apply[/] on "
-        "analyze, which applies the best verified fix."
+        f"Best verified fix: [bold]{best}[/]. Apply it with [bold]refinery apply "
+        f"{result.analysis_id}[/] (without N it takes the best verified fix)."
     )

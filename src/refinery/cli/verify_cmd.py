@@ -85,11 +85,12 @@ def verify_command(
     Example:  refinery verify --runs 5 --eval-command "pytest evals/"
     """
     from ..config import load_settings
-    from ..verify.saved import load_saved, load_saved_trace
+    from ..pipeline import load_analysis
+    from ..verify.saved import load_saved_trace
     from .progress_view import progress_to
 
     settings = load_settings(verbose=state.verbose or None)
-    result = load_saved(settings, analysis_id)
+    result = load_analysis(settings, analysis_id)
     with progress_to() as on_progress:
         loaded = load_saved_trace(settings, result, trace, on_progress)
     options = verify_options(
@@ -153,8 +154,7 @@ def verify_analysis(
     _check(plan, settings, yes=yes, confirm_above=confirm_above)
     with progress_to() as on_progress:
         report = run_verification(plan, repo_root=settings.repo_root, on_progress=on_progress)
-    if save_verification(settings, result, report):
-        typer.echo(f"verification saved with {result.analysis_id}", err=True)
+    save_verification(settings, result, report)
     return report
 
 

@@ -1,45 +1,21 @@
-"""Verification and saved analyses: load one, keep its verification beside it, apply the best fix.
+"""Verification and saved analyses: load one, keep its verification beside it, pick the best fix.
 
-Saved analyses (``.refinery/analyses/``) come from the pipeline's ``saved`` module where this
-build has it; this adapter is the one place that asks, so ``verify`` works on analyses made now
-(``analyze --verify``) either way. A saved analysis names its trace but does not hold it: a trace
-from LangSmith or Langfuse is fetched again by id, a trace file is passed again with ``--trace``.
+A verification is kept as the ``verification`` attachment of its analysis
+(``.refinery/analyses/<id>/verification.json``), so ``show`` prints it and ``apply`` without N
+takes the best verified fix. A saved analysis names its trace but does not hold it: a trace from
+LangSmith or Langfuse is fetched again by id, a trace file is passed again with ``--trace``.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
 from ..config import Settings
-from ..errors import ConfigError, InputError
+from ..errors import InputError
 from ..models.verification import VerificationReport
-from ..pipeline import AnalysisResult
-from ..progress import OnProgress, no_progress
+from ..pipeline import AnalysisResult, load_attachment, save_attachment
+from ..progress import OnProgress
 from ..traces.model import Trace
 
 ATTACHMENT = "verification"
-
-
-def _pipeline() -> Any:
-    return importlib.import_module("refinery.pipeline")
-
-
-def analyses_kept() -> bool:
-    """True when this build keeps analyses (so ``refinery apply ID N`` can apply a fix later)."""
-    return hasattr(_pipeline(), "apply_saved")
-
-
-def load_saved(settings: Settings, analysis_id: str | None) -> AnalysisResult:
-    """The saved analysis named by id or prefix (None: the latest)."""
-    load = getattr(_pipeline(), "load_analysis", None)
-    if load is None:
-        raise ConfigError(
-            "this version of Refinery does not keep analyses yet",
-            "verify while analysing: refinery analyze TRACE ... --verify",
-        )
-    result: AnalysisResult = load(settings, analysis_id)
-    return result
 
 
 def load_saved_trace(
@@ -68,43 +44,14 @@ def load_saved_trace(
 
 def save_verification(
     settings: Settings, result: AnalysisResult, report: VerificationReport
-) -> bool:
-    """Keep ``report`` beside the saved analysis; False when analyses are not kept."""
-    save = getattr(_pipeline(), "save_attachment", None)
-    if save is None:
-        return False
-    save(settings, result.analysis_id, ATTACHMENT, report)
-    return True
+) -> None:
+    """Keep ``report`` beside its saved analysis."""
+    save_attachment(settings, result.analysis_id, ATTACHMENT, report)
 
 
 def load_verification(settings: Settings, analysis_id: str) -> VerificationReport | None:
     """The verification saved beside an analysis, if any."""
-    load = getattr(_pipeline(), "load_attachment", None)
-    if load is None:
-        return None
-    found: VerificationReport | None = load(settings, analysis_id, ATTACHMENT, VerificationReport)
-    return found
-
-
-def apply_fix(
-    result: AnalysisResult,
-    rank: int,
-    settings: Settings,
-    *,
-    allow_dirty: bool = False,
-    on_progress: OnProgress = no_progress,
-) -> AnalysisResult:
-    """Apply fix ``rank`` of a fresh analysis (after verification chose it)."""
-    pipeline = _pipeline()
-    apply = getattr(pipeline, "apply_analysis", None)
-    if apply is not None:
-        applied: AnalysisResult = apply(
-            result, rank, settings, allow_dirty=allow_dirty, on_progress=on_progress
-        )
-        return applied
-    options = pipeline.AnalyzeOptions(apply=rank, allow_dirty=allow_dirty)
-    applied = pipeline._apply(result, options, settings, on_progress)
-    return applied
+    return load_attachment(settings, analysis_id, ATTACHMENT, VerificationReport)
 
 
 def best_verified(settings: Settings, analysis_id: str) -> int | None:
