@@ -10,11 +10,12 @@ from pytest_httpserver import HTTPServer
 from refinery.config import Settings
 from refinery.llm.fake import FakeProvider
 from refinery.models.diagnosis import Edit, FailureType, Hypothesis, Level
-from refinery.models.verification import FixStatus
+from refinery.models.verification import FixStatus, Judgement
 from refinery.pipeline import AnalysisResult
 from refinery.traces.model import Message, Trace
 from refinery.verify import AgentFlags, VerifyOptions, plan_verification, run_verification
 from refinery.verify.judge import Judge
+from refinery.verify.report import Outcome, shown
 
 LAST_LINE = "- Do not give travel, health or safety advice beyond the weather itself."
 
@@ -111,7 +112,7 @@ def test_without_a_key_for_the_agent_the_eval_only_fix_is_still_checked(
     assert agent_model.agent_requests() == []
 
 
-def test_the_judge_is_sent_redacted_material_and_its_quote_is_restored() -> None:
+def test_the_judge_is_sent_redacted_material_and_its_verdict_keeps_placeholders() -> None:
     provider = FakeProvider(
         lambda r: {"passed": False, "reason": "gave [[REDACTED_EMAIL_1]] a forecast",
                    "quote": "write to [[REDACTED_EMAIL_1]]"}
@@ -129,5 +130,17 @@ def test_the_judge_is_sent_redacted_material_and_its_quote_is_restored() -> None
         "reason",
         "quote",
     ]
-    assert judged.verdict.quote == "write to ops@example.com"
-    assert judged.verdict.reason == "gave ops@example.com a forecast"
+    assert judged.verdict.quote == "write to <email>"
+    assert judged.verdict.reason == "gave <email> a forecast"
+
+
+def test_answers_reasons_and_quotes_are_shown_and_saved_without_sensitive_values() -> None:
+    answer = "It is sunny; mail ops@example.com or call +1 415 555 0100"
+    judgement = Judgement(
+        passed=False, reason="told ops@example.com", quote="ops@example.com", answer=answer
+    )
+    (outcome,) = shown(
+        [Outcome(group="baseline", judgement=judgement, cost=0.0, started=0, ended=1)]
+    )
+    assert outcome.judgement.answer == "It is sunny; mail <email> or call <phone>"
+    assert (outcome.judgement.reason, outcome.judgement.quote) == ("told <email>", "<email>")

@@ -2,8 +2,9 @@
 
 The judge reads the end of the conversation the agent saw (so that it knows, say, that the tool
 failed), the expected behaviour and the answer. Everything it is sent is redacted like every other
-call (unless ``--no-redact``); placeholders are restored in its reason and quote. The judge is the
-analysis' own LLM when one is configured, else the agent's model in structured mode.
+call (unless ``--no-redact``); its reason and quote keep readable placeholders (``<email>``), never
+the values, since the report is shown and saved. The judge is the analysis' own LLM when one is
+configured, else the agent's model in structured mode.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from ..config import Settings
 from ..errors import ProviderError
 from ..llm.provider import Provider, Request, detect_provider, make_provider
-from ..llm.redact import Redactor
+from ..redaction import text_redactor
 from ..traces.model import Message
 from .agent import AgentTarget
 from .call import answer_text
@@ -60,7 +61,7 @@ class Judge:
 
     def judge(self, expected: str, conversation: tuple[Message, ...], answer: str) -> Judged:
         """One verdict; a malformed answer from the judge is a ProviderError."""
-        redactor = Redactor() if self.redact else None
+        redactor = text_redactor() if self.redact else None
         material = judge_material(expected, conversation, answer)
         prompt = redactor.redact(material) if redactor else material
         completion = self.provider.complete(
@@ -77,8 +78,8 @@ class Judge:
             ) from exc
         if redactor:
             verdict = verdict.model_copy(
-                update={"reason": redactor.restore(verdict.reason),
-                        "quote": redactor.restore(verdict.quote)}
+                update={"reason": redactor.humanise(verdict.reason),
+                        "quote": redactor.humanise(verdict.quote)}
             )  # fmt: skip
         return Judged(
             verdict=verdict,

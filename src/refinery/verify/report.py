@@ -8,7 +8,7 @@ be replayed keep their order after them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..models.verification import (
@@ -21,6 +21,7 @@ from ..models.verification import (
     Regression,
     VerificationReport,
 )
+from ..redaction import redact_texts
 from .cases import Check
 from .mapping import Variant
 from .plan import VerifyPlan
@@ -49,7 +50,7 @@ def build_report(
 ) -> VerificationReport:
     """The verification report of ``plan`` from its outcomes."""
     by_group: dict[str, list[Outcome]] = {}
-    for outcome in outcomes:
+    for outcome in shown(outcomes):
         by_group.setdefault(outcome.group, []).append(outcome)
     baseline = pass_rate(by_group.get("baseline", [])) if "baseline" in by_group else None
     fixes = tuple(_fix(plan, v, by_group, baseline, commands) for v in plan.variants)
@@ -74,6 +75,19 @@ def build_report(
         seconds=seconds,
         notes=(*plan.problems, *plan.notes),
     )
+
+
+def shown(outcomes: list[Outcome]) -> list[Outcome]:
+    """Outcomes as shown and saved: answers, reasons and quotes with sensitive values replaced."""
+    texts = [
+        t for o in outcomes for t in (o.judgement.reason, o.judgement.quote, o.judgement.answer)
+    ]
+    clean = iter(redact_texts(texts))
+    return [
+        replace(o, judgement=o.judgement.model_copy(
+            update={"reason": next(clean), "quote": next(clean), "answer": next(clean)}))
+        for o in outcomes
+    ]  # fmt: skip
 
 
 def pass_rate(outcomes: list[Outcome]) -> PassRate:
