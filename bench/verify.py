@@ -10,7 +10,10 @@ its baseline and three fixes (4 variants) are replayed 5 times each and every an
 - Refinery's own overhead per call under 5 ms: wall time of a sequential run minus the time the
   server spent on its requests, divided by the number of calls.
 
-Usage: python bench/verify.py [--latency 0.2] [--runs 5]
+With ``--distinct-answers`` every answer differs, so redaction (a detect-secrets scan) cannot be
+shared between the K replays' identical answers: the worst case for the overhead.
+
+Usage: python bench/verify.py [--latency 0.2] [--runs 5] [--distinct-answers]
 """
 
 from __future__ import annotations
@@ -59,6 +62,8 @@ class _Server(ThreadingHTTPServer):
 class _Model(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     latency = 0.2
+    distinct = False
+    """Make every answer unique, so that no redaction is shared between answers (worst case)."""
     busy: list[float] = []
     lock = threading.Lock()
 
@@ -66,7 +71,7 @@ class _Model(BaseHTTPRequestHandler):
         started = time.perf_counter()
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         time.sleep(self.latency)
-        data = json.dumps(_answer(body)).encode()
+        data = json.dumps(_answer(body, self.distinct)).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -89,9 +94,9 @@ class _Model(BaseHTTPRequestHandler):
         """Quiet."""
 
 
-def _serve(latency: float, port: Queue[int]) -> None:
+def _serve(latency: float, distinct: bool, port: Queue[int]) -> None:
     """The model in its own process, so that its CPU time is not counted as Refinery's."""
-    _Model.latency = latency
+    _Model.latency, _Model.distinct = latency, distinct
     server = _Server(("127.0.0.1", 0), _Model)
     port.put(server.server_address[1])
     server.serve_forever()
@@ -103,12 +108,14 @@ def _stats(url: str, path: str) -> dict[str, float]:
     return stats
 
 
-def _answer(body: dict[str, Any]) -> dict[str, Any]:
+def _answer(body: dict[str, Any], distinct: bool) -> dict[str, Any]:
     if "response_format" in body:
         return _chat(json.dumps(judge_answer(body["messages"][-1]["content"])), None, "judge")
     system = "\n".join(m["content"] for m in body["messages"] if m["role"] == "system")
     turns = [(m["role"], m.get("content") or "") for m in body["messages"] if m["role"] != "system"]
     text, call = agent_answer(system, turns)
+    if distinct and text:
+        text += f" (answer {time.perf_counter_ns()})"
     return _chat(text, call, body["model"])
 
 
@@ -161,9 +168,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--latency", type=float, default=0.2)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--distinct-answers",
+        action="store_true",
+        help="every answer unique (worst case for redaction)",
+    )
     args = parser.parse_args()
     port: Queue[int] = multiprocessing.Queue()
-    server = multiprocessing.Process(target=_serve, args=(args.latency, port), daemon=True)
+    server = multiprocessing.Process(
+        target=_serve, args=(args.latency, args.distinct_answers, port), daemon=True
+    )
     server.start()
     url = f"http://127.0.0.1:{port.get(timeout=30)}/v1"
     with tempfile.TemporaryDirectory() as tmp:

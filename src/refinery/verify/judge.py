@@ -9,6 +9,7 @@ configured, else the agent's model in structured mode.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from importlib.resources import files
 
@@ -56,18 +57,21 @@ class Judge:
     def __init__(self, provider: Provider, *, redact: bool) -> None:
         self.provider = provider
         self.label = f"{provider.name} {provider.model}"
-        self.redact = redact
+        self.redactor = text_redactor() if redact else None
         self.system = (files("refinery.verify") / "prompts" / "JUDGE.V1.txt").read_text("utf-8")
+        self.schema = Verdict.model_json_schema()
+        self._redacted: dict[str, str] = {}
+        self._lock = threading.Lock()
 
     def judge(self, expected: str, conversation: tuple[Message, ...], answer: str) -> Judged:
         """One verdict; a malformed answer from the judge is a ProviderError."""
-        redactor = text_redactor() if self.redact else None
-        material = judge_material(expected, conversation, answer)
-        prompt = redactor.redact(material) if redactor else material
+        redactor = self.redactor
+        parts = (conversation_block(conversation), expected, answer or "(empty)")
+        prompt = JUDGE_LAYOUT.format(*map(self._redact, parts))
         completion = self.provider.complete(
             Request(
                 system=self.system, prompt=prompt, schema_name="verdict",
-                schema=Verdict.model_json_schema(), max_output_tokens=1_000, temperature=0.0,
+                schema=self.schema, max_output_tokens=1_000, temperature=0.0,
             )
         )  # fmt: skip
         try:
@@ -77,33 +81,37 @@ class Judge:
                 f"the judge ({self.label}) did not return a verdict", "retry, or use another model"
             ) from exc
         if redactor:
-            verdict = verdict.model_copy(
-                update={"reason": redactor.humanise(verdict.reason),
-                        "quote": redactor.humanise(verdict.quote)}
-            )  # fmt: skip
+            with self._lock:
+                update = {"reason": redactor.humanise(verdict.reason),
+                          "quote": redactor.humanise(verdict.quote)}  # fmt: skip
+            verdict = verdict.model_copy(update=update)
         return Judged(
             verdict=verdict,
             input_tokens=completion.input_tokens,
             output_tokens=completion.output_tokens,
         )
 
+    def _redact(self, text: str) -> str:
+        """``text`` redacted once: K replays share their conversation and often their answer."""
+        if self.redactor is None:
+            return text
+        with self._lock:
+            if text not in self._redacted:
+                self._redacted[text] = self.redactor.redact(text)
+            return self._redacted[text]
 
-def judge_material(expected: str, conversation: tuple[Message, ...], answer: str) -> str:
-    """The judge's user prompt: conversation tail, expectation, answer."""
+
+JUDGE_LAYOUT = (
+    "## Conversation the agent saw (last messages)\n{}\n\n## Expected behaviour\n{}\n\n"
+    "## The agent's answer\n{}"
+)
+"""The judge's user prompt: conversation tail, expectation, answer."""
+
+
+def conversation_block(conversation: tuple[Message, ...]) -> str:
+    """The last messages of the conversation, one line each (clipped)."""
     tail = conversation[-_TAIL_MESSAGES:]
-    lines = [f"[{m.role}] {_clip(answer_text((m,)) or m.content)}" for m in tail]
-    return "\n".join(
-        [
-            "## Conversation the agent saw (last messages)",
-            *lines,
-            "",
-            "## Expected behaviour",
-            expected,
-            "",
-            "## The agent's answer",
-            answer or "(empty)",
-        ]
-    )
+    return "\n".join(f"[{m.role}] {_clip(answer_text((m,)) or m.content)}" for m in tail)
 
 
 def make_judge(settings: Settings, target: AgentTarget | None) -> Judge | str:
