@@ -76,3 +76,9 @@ def test_a_trace_without_llm_messages_cannot_be_replayed() -> None:
     trace = build_trace([root], trace_id="t", source="file", format="test")
     with pytest.raises(InputError, match="records no LLM call with its messages"):
         recorded_call(trace, None)
+
+
+def test_reasoning_models_get_max_completion_tokens() -> None:
+    call = recorded_call(_trace(), Divergence(run_id="llm-1", name="c", position=1, reason="r"))
+    assert openai_chat(call, "o4-mini")["max_completion_tokens"] == 300
+    assert "max_tokens" not in openai_chat(call, "gpt-5-mini")

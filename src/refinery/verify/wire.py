@@ -9,12 +9,14 @@ call id answer the earliest unanswered call, because every vendor pairs the two.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
 from ..traces.model import Message, ToolCall
 from .call import RecordedCall
 
+_REASONING = re.compile(r"^(?:o\d|gpt-5)", re.I)
 DEFAULT_MAX_TOKENS = 1024
 """Anthropic requires max_tokens; used when the trace recorded none."""
 
@@ -63,7 +65,9 @@ def openai_chat(call: RecordedCall, model: str) -> dict[str, Any]:
     if call.temperature is not None:
         body["temperature"] = call.temperature
     if call.max_tokens is not None:
-        body["max_tokens"] = call.max_tokens
+        # OpenAI's reasoning models refuse max_tokens in Chat Completions.
+        key = "max_completion_tokens" if _REASONING.match(model) else "max_tokens"
+        body[key] = call.max_tokens
     return body
 
 
