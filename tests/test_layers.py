@@ -2,8 +2,9 @@
 
 Layers, lowest first: the base modules and shared models; ``knowledge`` and ``traces``; ``store``
 (it reads traces to extract files from them); ``fixes`` and ``llm``; ``analysis`` (its LLM analyser
-drives a provider and checks edits with ``fixes``); ``pipeline``; ``cli`` and ``web``. Imports
-inside functions count too: a lazy import is still a dependency.
+drives a provider and checks edits with ``fixes``); ``pipeline``; ``verify`` (it replays a saved
+analysis' fixes); ``cli`` and ``web``. Imports inside functions count too: a lazy import is still a
+dependency.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ LAYERS = {
     **dict.fromkeys(("fixes", "llm"), 4),
     "analysis": 5,
     "pipeline": 6,
-    **dict.fromkeys(("cli", "web"), 7),
+    "verify": 7,
+    **dict.fromkeys(("cli", "web"), 8),
 }
 
 

@@ -162,7 +162,7 @@ def test_unknown_ids_bad_targets_and_bad_dates_are_one_line_usage_errors(
     )
     bad = _cli("apply", "an_1", "x")
     assert bad.exit_code == 2
-    assert bad.stderr.startswith("error: refinery apply an_1 x: expected [ANALYSIS_ID] N")
+    assert bad.stderr.startswith("error: refinery apply an_1 x: expected [ANALYSIS_ID] [N]")
     when = _cli("history", "--since", "last tuesday")
     assert (when.exit_code, when.stderr) == (
         2, "error: --since last tuesday: not a date, time or age: use 2026-11-01, "

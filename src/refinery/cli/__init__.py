@@ -19,6 +19,7 @@ from . import (  # noqa: F401  (each module registers its commands)
     show_cmd,
     token_analysis,
     undo_cmd,
+    verify_cmd,
 )
 from .app import app, state, unexpected
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,12 +12,15 @@ from .app import app, state
 
 if TYPE_CHECKING:
     from ..config import Settings
+    from ..models.verification import VerificationReport
     from ..pipeline import AnalysisResult, AnalyzeOptions
     from ..progress import OnProgress
+    from ..verify import VerifyOptions
 
 _CONTEXT = "Project files"
 _ANALYSER = "Analyser"
 _APPLY = "Applying a fix"
+_VERIFY = "Verifying fixes (replay the failing call)"
 
 
 def _split(values: list[str] | None) -> tuple[str, ...]:
@@ -131,6 +135,25 @@ def analyze(
     ),
     no_cache: bool = typer.Option(False, "--no-cache", help="Fetch the trace even if cached."),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
+    verify: bool = typer.Option(
+        False,
+        "--verify",
+        help="Replay the failing call with each fix; --apply takes the best verified one.",
+        rich_help_panel=_VERIFY,
+    ),  # fmt: skip
+    runs: int = typer.Option(
+        5, "--runs", min=1, max=100, help="Replays each.", rich_help_panel=_VERIFY
+    ),
+    agent_provider: str | None = typer.Option(None, "--agent-provider", rich_help_panel=_VERIFY),
+    agent_model: str | None = typer.Option(None, "--agent-model", rich_help_panel=_VERIFY),
+    agent_base_url: str | None = typer.Option(None, "--agent-base-url", rich_help_panel=_VERIFY),
+    eval_command: str | None = typer.Option(None, "--eval-command", rich_help_panel=_VERIFY),
+    max_cost: float | None = typer.Option(
+        None, "--max-cost", metavar="USD", rich_help_panel=_VERIFY
+    ),
+    yes: bool = typer.Option(
+        False, "--yes", "-y", help="Do not ask about the cost.", rich_help_panel=_VERIFY
+    ),
 ) -> None:
     """Diagnose a failing trace against the expected behaviour and propose ranked fixes.
 
@@ -172,6 +195,18 @@ def analyze(
         allow_dirty=allow_dirty,
         context=context,
     )
+    if verify:
+        from ..errors import InputError
+        from .verify_cmd import verify_options
+
+        if batch or resume:
+            raise InputError("--verify needs an immediate analysis", "drop --batch and --resume")
+        checked = verify_options(
+            fix="all", runs=runs, eval_command=eval_command, max_cost=max_cost,
+            agent=(agent_provider, agent_model, agent_base_url),
+        )  # fmt: skip
+        _analyze_and_verify(trace, project, expected, settings, options, checked, yes, json_output)
+        return
     with progress_to() as on_progress:
         result = _run(trace, project, expected, resume, batch, settings, options, on_progress)
     render_analysis(result, stdout_console(), as_json=json_output)
@@ -223,6 +258,68 @@ def _reasoning(value: str | None) -> str | None:
 
         raise InputError(f"--reasoning {value}: not a reasoning level", "use low, medium or high")
     return level
+
+
+def _analyze_and_verify(
+    trace: str | None,
+    project: str | None,
+    expected: str | None,
+    settings: Settings,
+    options: AnalyzeOptions,
+    checked: VerifyOptions,
+    yes: bool,
+    json_output: bool,
+) -> None:
+    """Analyse (dry run), verify every fix, then apply the best verified fix if asked."""
+    from dataclasses import replace
+
+    from ..errors import ApplyRefused, InputError
+    from ..pipeline import analyze as run_analysis
+    from ..pipeline import apply_analysis
+    from ..traces.sources import load_trace
+    from .progress_view import progress_to
+    from .verify_cmd import verify_analysis
+
+    if not trace or not project or expected is None:
+        raise InputError(
+            "--verify needs TRACE, --project and --expected", "see refinery analyze --help"
+        )
+    with progress_to() as on_progress:
+        loaded = load_trace(trace, settings, source=options.source, on_progress=on_progress)
+        result = run_analysis(
+            loaded, project=project, expected=expected, settings=settings,
+            options=replace(options, apply=None), on_progress=on_progress,
+        )  # fmt: skip
+    report = verify_analysis(result, loaded, settings, checked, yes=yes, confirm_above=None)
+    rank = options.apply or report.best()
+    if options.apply is not None and rank is None:
+        raise ApplyRefused(
+            "no fix was shown to improve the replayed call, so none was applied",
+            "apply one anyway with --apply N",
+        )
+    if options.apply is not None and rank is not None:
+        with progress_to() as on_progress:
+            result = apply_analysis(
+                result, rank, settings, allow_dirty=options.allow_dirty, on_progress=on_progress
+            )
+    _show_verified(result, report, json_output)
+
+
+def _show_verified(result: AnalysisResult, report: VerificationReport, json_output: bool) -> None:
+    from .render_analysis import render_analysis
+    from .render_verification import render_verification
+    from .view import stdout_console
+
+    if json_output:
+        document = {
+            **result.model_dump(mode="json"),
+            "verification": report.model_dump(mode="json"),
+        }
+        print(json.dumps(document, indent=2))
+        return
+    console = stdout_console()
+    render_analysis(result, console, as_json=False)
+    render_verification(result, report, console)
 
 
 def _apply_rank(value: str | None) -> int | None:

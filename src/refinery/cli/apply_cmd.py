@@ -8,18 +8,23 @@ so). Refusals exit 1 with every reason on one line; nothing is analysed again.
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import typer
 
 from .app import app
 
+if TYPE_CHECKING:
+    from ..config import Settings
 
-@app.command("apply", no_args_is_help=True)
+
+@app.command("apply")
 def apply_command(
     target: list[str] = typer.Argument(
-        ...,
-        metavar="[ANALYSIS_ID] N",
-        help="The fix number, after the analysis id (or a unique prefix); default: the latest.",
+        None,
+        metavar="[ANALYSIS_ID] [N]",
+        help="The fix number, after the analysis id (or a unique prefix); default: the latest. "
+        "Without N: the best fix `refinery verify` confirmed.",
     ),
     project: str | None = typer.Option(
         None, "--project", "-p", help="With no id: the latest analysis of this project."
@@ -38,8 +43,11 @@ def apply_command(
     from ..config import load_settings
     from ..pipeline import apply_saved
 
-    analysis_id, rank = _target(target)
-    done = apply_saved(load_settings(), analysis_id, rank, project=project, allow_dirty=allow_dirty)
+    settings = load_settings()
+    analysis_id, rank = _target(target or [])
+    if rank is None:
+        analysis_id, rank = _best_verified(settings, analysis_id, project)
+    done = apply_saved(settings, analysis_id, rank, project=project, allow_dirty=allow_dirty)
     change = done.change
     if json_output:
         payload = {"analysis_id": done.analysis.analysis_id, "notes": list(done.notes)}
@@ -55,12 +63,36 @@ def apply_command(
     typer.echo(f"Undo with: refinery undo {change.id}")
 
 
-def _target(values: list[str]) -> tuple[str | None, int]:
+def _target(values: list[str]) -> tuple[str | None, int | None]:
     from ..errors import InputError
 
-    if len(values) > 2 or not values[-1].isdigit():
+    if len(values) == 1 and not values[0].isdigit():
+        return values[0], None
+    if len(values) > 2 or (values and not values[-1].isdigit()):
         raise InputError(
-            f"refinery apply {' '.join(values)}: expected [ANALYSIS_ID] N",
+            f"refinery apply {' '.join(values)}: expected [ANALYSIS_ID] [N]",
             "e.g. refinery apply an_3f2a 2, or refinery apply 2 for the latest analysis",
         )
+    if not values:
+        return None, None
     return (values[0] if len(values) == 2 else None), int(values[-1])
+
+
+def _best_verified(
+    settings: Settings, analysis_id: str | None, project: str | None
+) -> tuple[str, int]:
+    """Without N: the fix verification confirmed best, or why there is none."""
+    from ..errors import InputError
+    from ..pipeline import load_analysis
+    from ..verify.saved import best_verified, load_verification
+
+    result = load_analysis(settings, analysis_id, project=project)
+    best = best_verified(settings, result.analysis_id)
+    if best is None:
+        verified = load_verification(settings, result.analysis_id) is not None
+        raise InputError(
+            f"refinery apply without N needs a verified fix, and {result.analysis_id} "
+            + ("has none that improved the replayed call" if verified else "was not verified"),
+            f"name the fix (refinery apply {result.analysis_id} N) or run refinery verify first",
+        )
+    return result.analysis_id, best

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import typer
 
 from .app import app
@@ -25,8 +27,25 @@ def show_command(
     """
     from ..config import load_settings
     from ..pipeline import load_analysis
+    from ..verify.saved import load_verification
     from .render_analysis import render_analysis
+    from .render_verification import render_verification
     from .view import stdout_console
 
-    result = load_analysis(load_settings(), analysis_id, project=project)
+    settings = load_settings()
+    result = load_analysis(settings, analysis_id, project=project)
+    verification = load_verification(settings, result.analysis_id)
+    if verification is not None and json_output:
+        typer.echo(
+            json.dumps(
+                {
+                    **result.model_dump(mode="json"),
+                    "verification": verification.model_dump(mode="json"),
+                },
+                indent=2,
+            )
+        )
+        return  # fmt: skip
     render_analysis(result, stdout_console(), as_json=json_output)
+    if verification is not None:
+        render_verification(result, verification, stdout_console())

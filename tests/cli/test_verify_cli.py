@@ -1,0 +1,176 @@
+"""``refinery analyze --verify`` and ``refinery verify`` on the README example, with the agent's
+model played by an OpenAI-compatible loopback server."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pytest_httpserver import HTTPServer
+from typer.testing import CliRunner
+
+from refinery.cli import app
+from sample_paths import EXAMPLES, ROOT
+
+sys.path.insert(0, str(ROOT / "tests" / "verify"))
+from loopback_agent import LoopbackModel  # noqa: E402
+
+EXPECTED = "should say the weather service is unavailable instead of guessing"
+FILES = [
+    "--prompt-files", "examples/weather-agent/prompts/system_prompt.txt",
+    "--eval-files", "examples/weather-agent/evals/cases.json",
+    "--config-files", "examples/weather-agent/config.yaml",
+]  # fmt: skip
+TRACE = "examples/weather-agent/trace.json"
+
+
+@pytest.fixture
+def agent_repo(git_repo: Path) -> Path:
+    shutil.copytree(EXAMPLES, git_repo / "examples")
+    subprocess.run(["git", "add", "-A"], cwd=git_repo, check=True)
+    subprocess.run(["git", "commit", "-qm", "agent"], cwd=git_repo, check=True)
+    return git_repo
+
+
+@pytest.fixture
+def server(httpserver: HTTPServer) -> HTTPServer:
+    LoopbackModel().serve(httpserver)
+    return httpserver
+
+
+def _verify(server: HTTPServer, *extra: str) -> Any:
+    return CliRunner().invoke(app, [
+        "analyze", TRACE, "--project", "weather", "--expected", EXPECTED, *FILES, "--verify",
+        "--runs", "2", "--agent-base-url", server.url_for("/v1"), *extra,
+    ])  # fmt: skip
+
+
+def test_analyze_verify_shows_each_fix_against_the_baseline(
+    agent_repo: Path, server: HTTPServer
+) -> None:
+    result = _verify(server)
+    assert result.exit_code == 0, result.output
+    out = " ".join(result.stdout.split())
+    assert "Baseline (the call as recorded): 0 of 2 pass (95% interval 0%–66%)" in out
+    assert (
+        "Fix 2 Tell the agent what to do when a tool fails: fixes it in 2 of 2 replays; the "
+        "original prompt failed 2 of 2" in out
+    )
+    assert (
+        "Fix 1 Restate the ignored rule as a MUST at the end of the prompt: no measurable effect"
+        in out
+    )
+    assert "Fix 3 Add an eval case that captures the expectation: catches the failure" in out
+    assert "Fix 4 Lower the sampling temperature: no measurable effect" in out
+    assert "Best verified fix: 2." in out
+    assert "verify: 25 replays and 26 judge calls, estimated $0.00" in " ".join(
+        result.stderr.split()
+    )
+
+
+def test_analyze_verify_json_carries_the_report(agent_repo: Path, server: HTTPServer) -> None:
+    result = _verify(server, "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    report = data["verification"]
+    assert data["analysis_id"].startswith("an_") and report["runs"] == 2
+    assert report["ranking"][0] == 2 and report["baseline"]["passed"] == 0
+    assert report["agent"] == "openai-compatible gpt-4o-mini"
+    assert report["call"]["run_id"] == "01a2167b-5f75-7242-bd6e-bc8a221cc3e8"
+    assert report["call"]["why"].startswith("the divergence step (GenericFakeChatModel carried on")
+    fix2 = next(f for f in report["fixes"] if f["rank"] == 2)
+    assert fix2["pass_rate"]["passed"] == 2 and fix2["effect"] == 1.0
+
+
+def test_apply_after_verify_takes_the_best_verified_fix(
+    agent_repo: Path, server: HTTPServer
+) -> None:
+    result = _verify(server, "--apply", "0")  # what main() makes of a bare --apply
+    assert result.exit_code == 0, result.output
+    prompt = (agent_repo / "examples/weather-agent/prompts/system_prompt.txt").read_text()
+    assert "If a tool call fails, times out or returns an error" in prompt
+    assert "IMPORTANT (restated" not in prompt
+    log = subprocess.run(
+        ["git", "log", "-1", "--format=%s"], cwd=agent_repo, capture_output=True, text=True
+    )
+    assert "Tell the agent what to do when a tool fails" in log.stdout
+
+
+def test_eval_command_runs_before_and_with_each_fix(agent_repo: Path, server: HTTPServer) -> None:
+    check = (
+        f"{sys.executable} -c \"import sys; t = open('examples/weather-agent/prompts/"
+        "system_prompt.txt').read(); sys.exit(0 if 'If a tool call fails' in t else 1)\""
+    )
+    result = _verify(server, "--eval-command", check, "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)["verification"]
+    assert report["eval_command"]["exit_code"] == 1
+    codes = {f["rank"]: f["eval_command"]["exit_code"] for f in report["fixes"]}
+    assert codes == {1: 1, 2: 0, 3: 1, 4: 1, 5: 1}
+
+
+def test_cost_above_the_threshold_needs_yes(
+    agent_repo: Path, server: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REFINERY_VERIFY_CONFIRM_USD", "0")
+    result = _verify(server)
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines()[-1].startswith("error: the estimated cost $0.0")
+    assert result.stderr.strip().endswith("pass --yes to proceed, or --max-cost to cap it")
+    assert _verify(server, "--yes").exit_code == 0
+
+
+def test_estimate_above_max_cost_is_refused_before_any_call(
+    agent_repo: Path, httpserver: HTTPServer
+) -> None:
+    result = _verify(httpserver, "--max-cost", "0.00001")
+    assert result.exit_code == 2
+    assert "is above --max-cost $0.0000: lower --runs or --max-cases" in result.stderr
+    assert httpserver.log == []
+
+
+def test_without_a_key_the_missing_key_is_one_line(agent_repo: Path) -> None:
+    result = CliRunner().invoke(app, [
+        "analyze", TRACE, "--project", "weather", "--expected", EXPECTED, *FILES, "--verify",
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert (
+        "warning: no API key for the agent's model gpt-4o-mini (openai), so fixes cannot be "
+        "replayed: set OPENAI_API_KEY; eval-only checks and --eval-command still ran"
+    ) in result.stderr
+
+
+def test_verify_a_saved_analysis_then_show_and_apply_the_best_verified_fix(
+    agent_repo: Path, server: HTTPServer
+) -> None:
+    runner = CliRunner()
+    analysed = runner.invoke(app, ["analyze", TRACE, "--project", "weather", "--expected",
+                                   EXPECTED, *FILES, "--json"])  # fmt: skip
+    analysis_id = json.loads(analysed.stdout)["analysis_id"]
+    no_trace = runner.invoke(app, ["verify", analysis_id[:8]])
+    assert no_trace.exit_code == 2
+    assert no_trace.stderr.strip() == (
+        f"error: {analysis_id} analysed a trace file, which is not kept: pass it again with "
+        "--trace PATH"
+    )
+    unverified = runner.invoke(app, ["apply", analysis_id])
+    assert unverified.exit_code == 2 and "was not verified" in unverified.stderr
+
+    verified = runner.invoke(app, ["verify", "--trace", TRACE, "--runs", "2", "--agent-base-url",
+                                   server.url_for("/v1"), "--json"])  # fmt: skip
+    assert verified.exit_code == 0, verified.output
+    assert json.loads(verified.stdout)["ranking"][0] == 2
+    shown = runner.invoke(app, ["show", "--json"])
+    assert json.loads(shown.stdout)["verification"]["ranking"][0] == 2
+    assert "Best verified fix: 2." in " ".join(runner.invoke(app, ["show"]).stdout.split())
+
+    applied = runner.invoke(app, ["apply"])
+    assert applied.exit_code == 0, applied.output
+    assert f"Applied fix 2 of {analysis_id}" in applied.stdout
+    prompt = (agent_repo / "examples/weather-agent/prompts/system_prompt.txt").read_text()
+    assert "If a tool call fails, times out or returns an error" in prompt
