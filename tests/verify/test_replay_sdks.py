@@ -77,10 +77,9 @@ def test_fix_flips_the_replayed_answer_and_the_baseline_does_not(
     assert baseline.text == "It is sunny in Paris."
     assert fixed.text == "Sorry, the weather service is unavailable right now."
     before, after = agent_model.log
-    assert (
-        _system(before, provider) == "You are a weather bot. Never guess; if a tool fails say so."
-    )
-    assert _system(after, provider) == f"You are a weather bot. {RECORDED_RULE} {POLICY}"
+    recorded = next(m.content for m in call.messages if m.role == "system")
+    assert RECORDED_RULE in recorded and _system(before, provider) == recorded
+    assert _system(after, provider) == recorded.replace(RECORDED_RULE, f"{RECORDED_RULE} {POLICY}")
     sent = json.dumps(after)
     assert "Weather in Paris?" in sent and "get_weather" in sent and "weather API down" in sent
     assert fixed.input_tokens == 120 and fixed.output_tokens == 12
@@ -110,8 +109,11 @@ def test_whole_verification_through_each_sdk_reranks_by_verified_effect(
     assert policy.status is FixStatus.REPLAYED and policy.pass_rate is not None
     assert policy.pass_rate.passed == 3 and policy.effect == 1.0
     assert policy.verdict == "fixes it in 3 of 3 replays; the original prompt failed 3 of 3"
-    assert report.ranking[0] == policy.rank != 1
-    assert by_rank[1].pass_rate is not None and by_rank[1].pass_rate.passed == 0
+    assert report.ranking[0] == policy.rank
+    effects = [by_rank[r].effect for r in report.ranking if by_rank[r].effect is not None]
+    assert effects == sorted(effects, reverse=True) and len(effects) >= 2
+    # A fix that does not change the answer is reported as such, not as a success.
+    assert any(f.pass_rate is not None and f.pass_rate.passed == 0 for f in report.fixes)
     assert report.judge is not None and report.judge.startswith(provider)
     assert report.calls == len(agent_model.log)
     settings_sent = [r.get("generationConfig", r) for r in agent_model.agent_requests()]

@@ -20,6 +20,16 @@ from typing import Any
 
 import yaml
 
+INPUT_KEY = re.compile(
+    r"^(input|inputs|question|q|query|ask|prompt|user_?input|user_?message|user|message|messages|"
+    r"request|utterance|text|conversation|task|instruction)$"
+)
+"""Keys of an eval case that hold its input."""
+EXPECTED_KEY = re.compile(
+    r"^(expected\w*|expect|ideal|reference\w*|answer|a|target|criteria|rubric|output|outputs|"
+    r"label|ground_?truth|golden|assertion|expectation|should)$"
+)
+"""Keys of an eval case that hold what a correct answer does."""
 _SYSTEM_KEY = re.compile(r"^(system|system_?prompt|system_?message|instructions?|developer)$", re.I)
 _PROMPT_KEY = re.compile(r"prompt|preamble|persona|instruction|system", re.I)
 

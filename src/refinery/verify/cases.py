@@ -19,8 +19,7 @@ from typing import Any
 
 import yaml
 
-from ..analysis.eval_targets import _EXPECTED, _INPUT
-from ..analysis.structured import load_structured
+from ..analysis.structured import EXPECTED_KEY, INPUT_KEY, load_structured
 from ..traces.messages import normalise_messages
 from ..traces.model import Message
 
@@ -95,8 +94,8 @@ def _case(raw: Any) -> EvalCase | None:
     if not isinstance(raw, dict):
         return None
     fields = {_norm(str(k)): v for k, v in raw.items()}
-    given = next((v for k, v in fields.items() if _INPUT.match(k)), None)
-    expected = next((v for k, v in fields.items() if _EXPECTED.match(k)), None)
+    given = next((v for k, v in fields.items() if INPUT_KEY.match(k)), None)
+    expected = next((v for k, v in fields.items() if EXPECTED_KEY.match(k)), None)
     checks = tuple(
         Check(kind=_CHECK_KEYS[k], value=str(item))
         for k, v in fields.items() if k in _CHECK_KEYS

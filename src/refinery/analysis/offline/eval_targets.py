@@ -23,17 +23,9 @@ from typing import Any
 import yaml
 
 from ...models.diagnosis import Edit
-from ..structured import load_structured
+from ..structured import EXPECTED_KEY, INPUT_KEY, load_structured
 from .edit_targets import apply_edit, replace_span
 
-_INPUT = re.compile(
-    r"^(input|inputs|question|q|query|ask|prompt|user_?input|user_?message|user|message|messages|"
-    r"request|utterance|text|conversation|task|instruction)$"
-)
-_EXPECTED = re.compile(
-    r"^(expected\w*|expect|ideal|reference\w*|answer|a|target|criteria|rubric|output|outputs|"
-    r"label|ground_?truth|golden|assertion|expectation|should)$"
-)
 _ID = re.compile(r"^(id|case_?id|test_?id|uid|name)$")
 _UNFILLED = object()
 """A field the trace cannot fill: left out of the new case."""
@@ -70,9 +62,9 @@ def new_case(cases: list[Any], user_input: str, expected: str) -> dict[str, Any]
     exemplar = next((c for c in reversed(cases) if isinstance(c, dict)), {})
     filled = {str(k): _fill(str(k), v, cases, user_input, expected) for k, v in exemplar.items()}
     case = {k: v for k, v in filled.items() if v is not _UNFILLED}
-    if not any(_INPUT.match(_norm(k)) for k in case):
+    if not any(INPUT_KEY.match(_norm(k)) for k in case):
         case["input"] = user_input
-    if not any(_EXPECTED.match(_norm(k)) for k in case):
+    if not any(EXPECTED_KEY.match(_norm(k)) for k in case):
         case["expected"] = expected
     return case
 
@@ -83,9 +75,9 @@ def _norm(key: str) -> str:
 
 def _fill(key: str, value: Any, cases: list[Any], user_input: str, expected: str) -> Any:
     name = _norm(key)
-    if _INPUT.match(name):
+    if INPUT_KEY.match(name):
         return _shaped(value, user_input, message=True)
-    if _EXPECTED.match(name):
+    if EXPECTED_KEY.match(name):
         scalar = isinstance(value, bool | int | float)
         return _UNFILLED if scalar else _shaped(value, expected, message=False)
     if _ID.match(name):

@@ -15,8 +15,9 @@ from typing import Any
 
 from ...fixes.validate import top_level_names
 from ...models.diagnosis import Edit
+from ..structured import EXPECTED_KEY, INPUT_KEY
 from .edit_targets import apply_edit, node_span, replace_span
-from .eval_targets import _EXPECTED, _INPUT, _norm, new_case
+from .eval_targets import _norm, new_case
 
 _CASES_NAME = re.compile(r"case|example|test|eval|sample|scenario|question|quer|prompt|data", re.I)
 _LIST = (ast.List, ast.Tuple)
@@ -131,9 +132,9 @@ def _unwrap_param(node: ast.expr) -> ast.expr:
 
 
 def _py_value(name: str, user_input: str, expected: str) -> str | None:
-    if _INPUT.match(name):
+    if INPUT_KEY.match(name):
         return user_input
-    return expected if _EXPECTED.match(name) else None
+    return expected if EXPECTED_KEY.match(name) else None
 
 
 def _py_list_insert(
