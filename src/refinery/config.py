@@ -1,6 +1,8 @@
 """Settings: built once from flags > environment > ``.env`` > defaults, then passed down.
 
 This is the only module that reads ``os.environ``; everything else receives a frozen ``Settings``.
+Each variable remembers where it came from (``origins``): a key in the repository's ``.env`` must
+never pick a paid analyser silently, so the analyze header and ``config-check`` name its file.
 """
 
 from __future__ import annotations
@@ -13,6 +15,29 @@ from typing import Any
 
 CACHE_TTL_SECONDS = 15 * 60
 DEFAULT_BUDGET = 30_000
+DEFAULT_MAX_TRACE_BYTES = 512 * 1024 * 1024
+"""Largest trace file read (``--max-trace-bytes``); reading one peaks at about 4x its size."""
+DEFAULT_MAX_RUNS = 10_000
+"""Most runs fetched from LangSmith or Langfuse for one trace (``--max-runs``)."""
+DEFAULT_TIMEOUT_SECONDS = 30.0
+"""How long a trace source may take to answer one request (``--timeout``)."""
+ENVIRONMENT = "environment"
+"""The origin of a variable taken from the process environment."""
+
+_FLAG_VARIABLES = {
+    "provider": "REFINERY_PROVIDER",
+    "model": "REFINERY_MODEL",
+    "base_url": "REFINERY_BASE_URL",
+    "reasoning": "REFINERY_REASONING",
+}
+"""The flags that override a variable, so that the variable's origin becomes the flag."""
+_NUMBERS: dict[str, tuple[str, type[int] | type[float], float]] = {
+    "REFINERY_CACHE_TTL": ("cache_ttl_seconds", int, 0),
+    "REFINERY_MAX_TRACE_BYTES": ("max_trace_bytes", int, 1),
+    "REFINERY_MAX_RUNS": ("max_runs", int, 1),
+    "REFINERY_TIMEOUT": ("timeout_seconds", float, 0.001),
+}
+"""Numeric variables: the setting each one sets, its type and its smallest accepted value."""
 
 _KNOWN_PREFIXES = (
     "LANGSMITH_",
@@ -55,6 +80,15 @@ class Settings:
     """Redact keys and personal data before anything goes to an LLM (off with ``--no-redact``)."""
     reasoning: str | None = None
     """``--reasoning`` or REFINERY_REASONING: low, medium or high; None keeps the model default."""
+    max_trace_bytes: int = DEFAULT_MAX_TRACE_BYTES
+    """Largest trace file read; bigger ones are refused unread (REFINERY_MAX_TRACE_BYTES)."""
+    max_runs: int = DEFAULT_MAX_RUNS
+    """Most runs fetched for one trace from a service, pages bounded with it (REFINERY_MAX_RUNS)."""
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+    """Seconds a trace source may take to answer one request (REFINERY_TIMEOUT)."""
+    origins: Mapping[str, str] = field(default_factory=dict)
+    """Where each variable came from: ``environment``, the path of a ``.env`` file, or the flag
+    that overrode it (``--provider`` for REFINERY_PROVIDER)."""
 
     @property
     def state_dir(self) -> Path:
@@ -69,6 +103,13 @@ class Settings:
                 return value
         return None
 
+    def origin(self, *names: str) -> tuple[str, str] | None:
+        """The first of ``names`` that is set, and where it came from."""
+        for name in names:
+            if self.key(name) is not None or self.origins.get(name, "").startswith("--"):
+                return name, self.origins.get(name, ENVIRONMENT)
+        return None
+
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with the non-None ``changes`` applied (flags win over the environment)."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -77,7 +118,15 @@ class Settings:
 def load_settings(repo_root: Path | None = None, **flags: Any) -> Settings:
     """Settings from the process environment and the repository's ``.env``, then ``flags``."""
     root = (repo_root or _find_repo_root(Path.cwd())).resolve()
-    env = {**_read_dotenv(root / ".env"), **_relevant(os.environ)}
+    dotenv_path = root / ".env"
+    dotenv, environ = _read_dotenv(dotenv_path), _relevant(os.environ)
+    env = {**dotenv, **environ}
+    origins = {
+        **{name: str(dotenv_path) for name in dotenv},
+        **{name: ENVIRONMENT for name in environ},
+        **{_FLAG_VARIABLES[k]: f"--{k.replace('_', '-')}" for k, v in flags.items()
+           if k in _FLAG_VARIABLES and v is not None},
+    }  # fmt: skip
     settings = Settings(
         env=env,
         repo_root=root,
@@ -85,11 +134,22 @@ def load_settings(repo_root: Path | None = None, **flags: Any) -> Settings:
         model=env.get("REFINERY_MODEL") or None,
         base_url=env.get("REFINERY_BASE_URL") or None,
         reasoning=(env.get("REFINERY_REASONING") or "").strip().lower() or None,
+        origins=origins,
     )
-    ttl = env.get("REFINERY_CACHE_TTL")
-    if ttl and ttl.isdigit():
-        settings = replace(settings, cache_ttl_seconds=int(ttl))
-    return settings.with_overrides(**flags)
+    return settings.with_overrides(**_numbers(env)).with_overrides(**flags)
+
+
+def _numbers(env: Mapping[str, str]) -> dict[str, Any]:
+    """Numeric settings given in the environment; unreadable or too small values are ignored."""
+    numbers: dict[str, Any] = {}
+    for name, (attribute, kind, minimum) in _NUMBERS.items():
+        try:
+            value = kind(env.get(name, ""))
+        except ValueError:
+            continue
+        if value >= minimum:
+            numbers[attribute] = value
+    return numbers
 
 
 def _relevant(environ: Mapping[str, str]) -> dict[str, str]:

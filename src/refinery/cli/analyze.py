@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from .app import app, state
+from .limits import MAX_RUNS, MAX_TRACE_BYTES, TIMEOUT
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -134,6 +135,9 @@ def analyze(
         None, "--source", help="Where TRACE comes from: file, langsmith or langfuse (guessed)."
     ),
     no_cache: bool = typer.Option(False, "--no-cache", help="Fetch the trace even if cached."),
+    max_trace_bytes: int | None = MAX_TRACE_BYTES,
+    max_runs: int | None = MAX_RUNS,
+    timeout: float | None = TIMEOUT,
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
     verify: bool = typer.Option(
         False,
@@ -175,7 +179,13 @@ def analyze(
         base_url=base_url,
         verbose=state.verbose or None,
         reasoning=_reasoning(reasoning),
-    ).with_overrides(use_cache=False if no_cache else None, redact=False if no_redact else None)
+    ).with_overrides(
+        use_cache=False if no_cache else None,
+        redact=False if no_redact else None,
+        max_trace_bytes=max_trace_bytes,
+        max_runs=max_runs,
+        timeout_seconds=timeout,
+    )
     context = ContextRequest(
         prompt_files=_split(prompt_files),
         eval_files=_split(eval_files),

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from .app import app
+from .limits import MAX_RUNS, MAX_TRACE_BYTES, TIMEOUT
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -40,6 +41,9 @@ def token_analysis(
         None, "--source", help="Where TRACE comes from: file, langsmith or langfuse (guessed)."
     ),
     no_cache: bool = typer.Option(False, "--no-cache", help="Fetch the trace even if cached."),
+    max_trace_bytes: int | None = MAX_TRACE_BYTES,
+    max_runs: int | None = MAX_RUNS,
+    timeout: float | None = TIMEOUT,
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
 ) -> None:
     """Tokens per run and kind, the biggest contributors and context-window health.
@@ -62,9 +66,16 @@ def token_analysis(
     from ..traces.sources import load_trace
     from .progress_view import progress_to
 
-    settings = load_settings().with_overrides(use_cache=False if no_cache else None)
+    settings = load_settings().with_overrides(
+        use_cache=False if no_cache else None,
+        max_trace_bytes=max_trace_bytes,
+        max_runs=max_runs,
+        timeout_seconds=timeout,
+    )
     with progress_to() as on_progress:
         loaded = load_trace(trace, settings, source=source, on_progress=on_progress)
+    for warning in loaded.metadata.get("warnings", ()):
+        typer.echo(f"warning: {warning}", err=True)
     report = analyse_tokens(loaded, model, top=top)
     if json_output:
         typer.echo(report.model_dump_json())

@@ -119,7 +119,7 @@ def _result(
         diffs=diffs,
         already_present=present,
         usage=output.usage,
-        warnings=(*warnings, *getattr(chosen, "warnings", ())),
+        warnings=(*trace.metadata.get("warnings", ()), *warnings, *getattr(chosen, "warnings", ())),
         file_sha256={path: hashlib.sha256(data).hexdigest() for path, data in raw.items()},
     )
 

@@ -6,13 +6,15 @@ Observations come from ``api.observations.get_many(trace_id=...)`` (``GET
 (Basic auth) rather than through ``Langfuse()``, which would also start an OpenTelemetry exporter
 we do not need to read. The observation dicts keep Langfuse's wire names (camelCase; input and
 output as the JSON strings the API sends) so cached and fetched traces share the file parser's
-``observations_to_trace``. Retries follow ``retry.py``, as the LangSmith fetcher's do.
+``observations_to_trace``. Retries, the timeout and the bounds on pagination (``paging.py``)
+follow the LangSmith fetcher's.
 """
 
 from __future__ import annotations
 
 import functools
 import itertools
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,7 +25,8 @@ from ..errors import ConfigError, InputError, RefineryError
 from ..progress import OnProgress, ProgressEvent, no_progress
 from .cache import cache_get, cache_put
 from .model import Trace
-from .retry import HttpFailure, RetryPolicy, call_with_retries, quiet_sdk, service_error
+from .paging import PageLimits, check_page
+from .retry import HttpFailure, RetryPolicy, Service, call_with_retries, quiet_sdk, service_error
 from .sources import fetcher
 
 if TYPE_CHECKING:
@@ -46,15 +49,16 @@ class _Conn:
     host: str
     ref: str
     policy: RetryPolicy
+    settings: Settings
 
     def call(self, fn: Callable[[], T]) -> T:
         """Run one Langfuse request under the retry policy."""
         import httpx
         from langfuse.api.core.api_error import ApiError
+        from pydantic import ValidationError
 
-        return call_with_retries(
-            fn, policy=self.policy, errors=(ApiError, httpx.HTTPError), translate=self.error
-        )
+        errors = (ApiError, httpx.HTTPError, json.JSONDecodeError, ValidationError)
+        return call_with_retries(fn, policy=self.policy, errors=errors, translate=self.error)
 
     def error(self, failure: HttpFailure, attempts: int) -> RefineryError:
         """The one-line error for a Langfuse request that failed for good."""
@@ -66,9 +70,13 @@ class _Conn:
             )
         if status == 404:
             return _unknown(self.ref)
-        return service_error(
-            "Langfuse", failure, attempts, address=self.host, address_env="LANGFUSE_HOST"
+        service = Service(
+            name="Langfuse",
+            address=self.host,
+            address_env="LANGFUSE_HOST",
+            timeout=self.settings.timeout_seconds,
         )
+        return service_error(service, failure, attempts)
 
 
 def _unknown(ref: str) -> InputError:
@@ -127,7 +135,7 @@ def _connect(ref: str, settings: Settings, policy: RetryPolicy) -> Iterator[_Con
             "set LANGFUSE_PUBLIC_KEY and LANGFUSE_SECRET_KEY or pass a trace file",
         )
     host = (settings.key("LANGFUSE_BASE_URL", "LANGFUSE_HOST") or DEFAULT_HOST).rstrip("/")
-    with httpx.Client(timeout=30.0) as http:
+    with httpx.Client(timeout=settings.timeout_seconds) as http:
         api = LangfuseAPI(
             base_url=host,
             username=public_key,
@@ -135,7 +143,7 @@ def _connect(ref: str, settings: Settings, policy: RetryPolicy) -> Iterator[_Con
             x_langfuse_public_key=public_key,
             httpx_client=http,
         )
-        yield _Conn(api=api, host=host, ref=ref, policy=policy)
+        yield _Conn(api=api, host=host, ref=ref, policy=policy, settings=settings)
 
 
 def _observations(conn: _Conn, on_progress: OnProgress) -> list[dict[str, Any]]:
@@ -148,7 +156,11 @@ def _observations(conn: _Conn, on_progress: OnProgress) -> list[dict[str, Any]]:
             request_options={"max_retries": 0},
         )
 
+    limits = PageLimits(
+        service="Langfuse", ref=conn.ref, max_runs=conn.settings.max_runs, page_size=_PAGE_SIZE
+    )
     observations: list[dict[str, Any]] = []
+    followed: set[str] = set()
     cursor: str | None = None
     for number in itertools.count(1):
         response = conn.call(functools.partial(page, cursor))
@@ -162,7 +174,10 @@ def _observations(conn: _Conn, on_progress: OnProgress) -> list[dict[str, Any]]:
                 done=len(observations),
             )
         )
-        cursor = response.meta.cursor
+        if cursor:
+            followed.add(cursor)
+        cursor = response.meta.cursor or None
+        check_page(limits, pages=number, runs=len(observations), cursor=cursor, followed=followed)
         if not cursor:
             return observations
     raise AssertionError("unreachable: itertools.count never ends")

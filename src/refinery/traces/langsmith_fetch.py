@@ -8,14 +8,17 @@ runs then come from the current API with cursor pagination, from the root's star
 first segment of the dotted order); where a backend lacks that API (404/405/501) the deprecated
 ``list_runs`` (``POST /runs/query``) is used.
 
-Retries follow ``retry.py`` (the SDK's own are switched off). SDK failures are translated once,
-here, into one-line Refinery errors.
+Retries follow ``retry.py`` (the SDK's own are switched off); every request waits at most
+``settings.timeout_seconds`` for an answer, and pagination stops at the bounds of ``paging.py``
+(the deprecated API paginates inside the SDK, so there only the run bound applies). SDK failures
+are translated once, here, into one-line Refinery errors.
 """
 
 from __future__ import annotations
 
 import functools
 import itertools
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,9 +31,11 @@ from ..progress import OnProgress, ProgressEvent, no_progress
 from .cache import cache_get, cache_put
 from .langsmith import runs_to_trace
 from .model import Trace
+from .paging import PageLimits, check_page
 from .retry import (
     HttpFailure,
     RetryPolicy,
+    Service,
     call_with_retries,
     http_failure,
     quiet_sdk,
@@ -65,14 +70,21 @@ class _Conn:
     key_name: str
     ref: str
     policy: RetryPolicy
+    settings: Settings
 
     def call(self, fn: Callable[[], T]) -> T:
         """Run one LangSmith request under the retry policy."""
         from langsmith import APIError
         from langsmith.utils import LangSmithError
 
-        return call_with_retries(
-            fn, policy=self.policy, errors=(LangSmithError, APIError), translate=self.error
+        errors = (LangSmithError, APIError, json.JSONDecodeError)
+        return call_with_retries(fn, policy=self.policy, errors=errors, translate=self.error)
+
+    @property
+    def limits(self) -> PageLimits:
+        """How far this trace's pagination may go."""
+        return PageLimits(
+            service="LangSmith", ref=self.ref, max_runs=self.settings.max_runs, page_size=_PAGE_SIZE
         )
 
     def error(self, failure: HttpFailure, attempts: int) -> RefineryError:
@@ -87,9 +99,13 @@ class _Conn:
                 f"unknown LangSmith id {self.ref}",
                 "check the run or trace id and that the API key's workspace can see it",
             )
-        return service_error(
-            "LangSmith", failure, attempts, address=self.endpoint, address_env="LANGSMITH_ENDPOINT"
+        service = Service(
+            name="LangSmith",
+            address=self.endpoint,
+            address_env="LANGSMITH_ENDPOINT",
+            timeout=self.settings.timeout_seconds,
         )
+        return service_error(service, failure, attempts)
 
 
 @fetcher("langsmith")
@@ -127,13 +143,17 @@ def _connect(ref: str, settings: Settings, policy: RetryPolicy) -> Iterator[_Con
     api_key = settings.key(key_name)
     endpoint = (settings.key(*_ENDPOINT_NAMES) or DEFAULT_ENDPOINT).rstrip("/")
     no_retries = Retry(total=0, raise_on_status=False, raise_on_redirect=False)
+    timeout = settings.timeout_seconds
     legacy = Client(
-        api_url=endpoint, api_key=api_key, retry_config=no_retries, auto_batch_tracing=False
-    )
-    with Langsmith(api_key=api_key, base_url=_api_root(endpoint), max_retries=0) as api:
+        api_url=endpoint, api_key=api_key, retry_config=no_retries, auto_batch_tracing=False,
+        timeout_ms=max(1, int(timeout * 1000)),
+    )  # fmt: skip
+    root = _api_root(endpoint)
+    with Langsmith(api_key=api_key, base_url=root, max_retries=0, timeout=timeout) as api:
         yield _Conn(
-            legacy=legacy, api=api, endpoint=endpoint, key_name=key_name, ref=ref, policy=policy
-        )
+            legacy=legacy, api=api, endpoint=endpoint, key_name=key_name, ref=ref, policy=policy,
+            settings=settings,
+        )  # fmt: skip
 
 
 def _api_root(endpoint: str) -> str:
@@ -183,12 +203,16 @@ def _current_runs(
         )
 
     runs: list[dict[str, Any]] = []
+    followed: set[str] = set()
     cursor: str | None = None
     for page_number in itertools.count(1):
         page = conn.call(functools.partial(query, cursor))
         runs.extend(run.model_dump(mode="json", exclude_none=True) for run in page.items or ())
         _report(on_progress, page_number, len(runs))
-        cursor = page.next_cursor
+        if cursor:
+            followed.add(cursor)
+        cursor = page.next_cursor or None
+        check_page(conn.limits, pages=page_number, runs=len(runs), cursor=cursor, followed=followed)
         if not cursor:
             break
     return runs
@@ -197,16 +221,25 @@ def _current_runs(
 def _legacy_runs(
     conn: _Conn, trace_id: str, project_id: str | None, on_progress: OnProgress
 ) -> list[dict[str, Any]]:
+    limits = conn.limits
+
     def fetch_all() -> list[dict[str, Any]]:
         runs = []
-        for run in conn.legacy.list_runs(trace_id=trace_id, project_id=project_id):
+        listed = conn.legacy.list_runs(
+            trace_id=trace_id, project_id=project_id, limit=limits.max_runs + 1
+        )
+        for run in listed:
             runs.append(run.model_dump(mode="json", exclude_none=True, exclude={"child_runs"}))
             if len(runs) % _PAGE_SIZE == 0:
-                _report(on_progress, len(runs) // _PAGE_SIZE, len(runs))
+                pages = len(runs) // _PAGE_SIZE
+                _report(on_progress, pages, len(runs))
+                check_page(limits, pages=pages, runs=len(runs), cursor=None, followed=())
         return runs
 
     runs = conn.call(fetch_all)
-    _report(on_progress, -(-len(runs) // _PAGE_SIZE), len(runs))
+    pages = -(-len(runs) // _PAGE_SIZE)
+    _report(on_progress, pages, len(runs))
+    check_page(limits, pages=pages, runs=len(runs), cursor=None, followed=())
     return runs
 
 

@@ -4,10 +4,15 @@ Retries are ours, not the SDKs' (theirs are switched off), so they are bounded a
 exponential backoff on 429 and 5xx that honours ``Retry-After``, through an injectable ``sleep``.
 Each SDK raises its own exception classes; ``http_failure`` reads the status, ``Retry-After`` and
 reachability from whichever exception in the chain carries them, so one loop serves every SDK.
+A reply that is not the JSON it claims to be (cut short, garbled) is retried like a 5xx: the
+SDKs raise a bare ``JSONDecodeError`` for it, or (Fern, Langfuse) an API error carrying a 2xx
+status. A request that times out is not retried: a hung server costs the timeout once, not five
+times.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import warnings
@@ -17,6 +22,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TypeVar
+
+from pydantic import ValidationError
 
 from ..errors import RefineryError, SourceError
 
@@ -47,12 +54,17 @@ class HttpFailure:
     """Seconds the server asked us to wait."""
     unreachable: bool = False
     """True when no response came back (refused, timed out, DNS)."""
+    timed_out: bool = False
+    """True when the server did not answer within the timeout."""
+    unreadable: bool = False
+    """True when a reply came back that is not valid JSON (truncated, garbled)."""
 
     @property
     def retryable(self) -> bool:
-        """True for 429 and 5xx."""
+        """True for 429, 5xx and unreadable replies."""
         status = self.status
-        return status == 429 or (status is not None and 500 <= status < 600 and status != 501)
+        busy = status == 429 or (status is not None and 500 <= status < 600 and status != 501)
+        return busy or self.unreadable
 
 
 Translate = Callable[[HttpFailure, int], RefineryError]
@@ -98,16 +110,30 @@ def http_failure(exc: BaseException) -> HttpFailure:
     import httpx
 
     chain = list(_exception_chain(exc))
-    for err in chain:
-        response = getattr(err, "response", None)
-        status = getattr(err, "status_code", None)
-        if not isinstance(status, int):
-            status = getattr(response, "status_code", None)
-        if isinstance(status, int):
-            headers = getattr(err, "headers", None) or getattr(response, "headers", None) or {}
-            return HttpFailure(status=status, retry_after=_retry_after(headers))
-    unreachable = any(isinstance(err, OSError | httpx.TransportError) for err in chain)
-    return HttpFailure(unreachable=unreachable)
+    if any(isinstance(err, json.JSONDecodeError | ValidationError) for err in chain):
+        return HttpFailure(unreadable=True)
+    answered = next(filter(None, map(_answered, chain)), None)
+    if answered is not None:
+        return answered
+    timed_out = any(
+        isinstance(err, TimeoutError) or "Timeout" in type(err).__name__ for err in chain
+    )
+    unreachable = timed_out or any(isinstance(err, OSError | httpx.TransportError) for err in chain)
+    return HttpFailure(unreachable=unreachable, timed_out=timed_out)
+
+
+def _answered(err: BaseException) -> HttpFailure | None:
+    """The failure as an exception carrying an HTTP status tells it; a 2xx one is unreadable."""
+    response = getattr(err, "response", None)
+    status = getattr(err, "status_code", None)
+    if not isinstance(status, int):
+        status = getattr(response, "status_code", None)
+    if not isinstance(status, int):
+        return None
+    headers = getattr(err, "headers", None) or getattr(response, "headers", None) or {}
+    return HttpFailure(
+        status=status, retry_after=_retry_after(headers), unreadable=200 <= status < 300
+    )
 
 
 def _exception_chain(exc: BaseException) -> Iterator[BaseException]:
@@ -154,19 +180,46 @@ def quiet_sdk(*logger_names: str) -> Iterator[None]:
                 logger.setLevel(level)
 
 
-def service_error(
-    service: str, failure: HttpFailure, attempts: int, *, address: str, address_env: str
-) -> SourceError:
+@dataclass(frozen=True, kw_only=True)
+class Service:
+    """A trace source as its error messages name it."""
+
+    name: str
+    """``LangSmith`` or ``Langfuse``."""
+    address: str
+    """The endpoint or host requests go to."""
+    address_env: str
+    """The variable that sets the address."""
+    timeout: float
+    """Seconds one request may wait for an answer."""
+
+
+def service_error(service: Service, failure: HttpFailure, attempts: int) -> SourceError:
     """The error for a failure that is not about the key or the id: busy, unreachable or other."""
+    name, address, address_env = service.name, service.address, service.address_env
     status = failure.status
+    if failure.unreadable:
+        return SourceError(
+            f"{name} at {address} sent a truncated or invalid reply {_times(attempts)}",
+            f"try again later, or check that {address_env} points at {name}",
+        )
+    if failure.timed_out:
+        return SourceError(
+            f"{name} at {address} did not answer within {service.timeout:g} s",
+            f"check {address_env} and the network, or raise --timeout (REFINERY_TIMEOUT)",
+        )
     if failure.retryable:
         return SourceError(
-            f"{service} failed with HTTP {status} after {attempts} attempts",
+            f"{name} failed with HTTP {status} after {attempts} attempts",
             "wait a minute and try again",
             retryable=True,
         )
     if failure.unreachable or status is None:
         return SourceError(
-            f"cannot reach {service} at {address}", f"check {address_env} and the network"
+            f"cannot reach {name} at {address}", f"check {address_env} and the network"
         )
-    return SourceError(f"{service} request failed with HTTP {status}", "try again later")
+    return SourceError(f"{name} request failed with HTTP {status}", "try again later")
+
+
+def _times(attempts: int) -> str:
+    return "once" if attempts == 1 else f"{attempts} times in a row"

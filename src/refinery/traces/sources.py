@@ -24,11 +24,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..config import Settings
+from ..config import DEFAULT_MAX_TRACE_BYTES, Settings
 from ..errors import InputError
 from ..gcpause import paused_gc
 from ..progress import OnProgress, ProgressEvent, no_progress
 from .model import Trace
+from .reading import may_hold_surrogates, read_trace_bytes, replace_surrogates
 
 _BUILTIN_FORMAT_MODULES = (
     "langsmith",
@@ -47,7 +48,6 @@ UNDERSTOOD_SHAPES = (
     "tau-bench/tau2-bench results and chat messages (OpenAI, Anthropic, Gemini, Who&When history)"
 )
 _BUILTIN_FETCHER_MODULES = ("langsmith_fetch", "langfuse_fetch")
-_BIG_FILE_BYTES = 20 * 1024 * 1024
 _UUID = re.compile(
     r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
 )
@@ -121,7 +121,9 @@ def load_trace(
     chosen = source or _guess_source(text)
     if chosen == "file":
         path, index = split_selector(text)
-        return load_trace_file(Path(path), on_progress=on_progress, select=index)
+        return load_trace_file(
+            Path(path), on_progress=on_progress, select=index, max_bytes=settings.max_trace_bytes
+        )
     if chosen not in _FETCHERS:
         raise InputError(
             f"unknown trace source {chosen!r}", f"use one of: file, {', '.join(sorted(_FETCHERS))}"
@@ -157,7 +159,11 @@ def _guess_source(ref: str) -> str:
 
 @paused_gc()
 def load_trace_file(
-    path: Path, *, on_progress: OnProgress = no_progress, select: int | None = None
+    path: Path,
+    *,
+    on_progress: OnProgress = no_progress,
+    select: int | None = None,
+    max_bytes: int = DEFAULT_MAX_TRACE_BYTES,
 ) -> Trace:
     """Read a trace file, detect its format from its content and parse it.
 
@@ -165,11 +171,12 @@ def load_trace_file(
         path: the file; ``FILE#N`` is understood when ``select`` is None.
         on_progress: receives progress for big files.
         select: which trace to take (0-based) when the file holds several.
+        max_bytes: a bigger file is refused before it is read.
     """
     if select is None:
         text, select = split_selector(str(path))
         path = Path(text)
-    doc = read_json_document(path, on_progress=on_progress)
+    doc, warnings = read_json_document(path, max_bytes=max_bytes, on_progress=on_progress)
     fmt = _detect(doc, path)
     on_progress(ProgressEvent(stage="parse", message=f"parsing {path.name} as {fmt.name}"))
     try:
@@ -181,6 +188,8 @@ def load_trace_file(
             "export the trace again",
         ) from exc
     metadata = {**trace.metadata, "path": str(path)}
+    if warnings:
+        metadata["warnings"] = [*metadata.get("warnings", ()), *warnings]
     if select is not None:
         metadata["selected"] = select
     return trace.model_copy(update={"metadata": metadata})
@@ -219,11 +228,14 @@ def _choose(fmt: TraceFormat, doc: Any, path: Path, select: int | None) -> Any:
     return pieces[select][1]
 
 
-def read_json_document(path: Path, *, on_progress: OnProgress = no_progress) -> Any:
-    """Parse a JSON or JSON Lines file, with one clear error for every way it can be unreadable."""
-    data = _read_bytes(path, on_progress)
-    if b"\x00" in data[:8192]:
-        raise InputError(f"cannot read {path}: it is a binary file", "give a JSON trace export")
+def read_json_document(
+    path: Path, *, max_bytes: int = DEFAULT_MAX_TRACE_BYTES, on_progress: OnProgress = no_progress
+) -> tuple[Any, tuple[str, ...]]:
+    """Parse a JSON or JSON Lines file, with one clear error for every way it can be unreadable.
+
+    Returns the document and warnings about what was repaired in it (lone surrogates replaced).
+    """
+    data = read_trace_bytes(path, limit=max_bytes, on_progress=on_progress)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -231,30 +243,32 @@ def read_json_document(path: Path, *, on_progress: OnProgress = no_progress) -> 
     del data  # the bytes, the text and the parsed document need not all be alive at once
     if not text.strip():
         raise InputError(f"cannot read {path}: the file is empty", "give a non-empty trace export")
+    suspect = may_hold_surrogates(text)
     try:
-        return json.loads(text)
+        doc = json.loads(text)
     except json.JSONDecodeError as whole_error:
-        return _json_lines(path, text, whole_error)
+        doc = _json_lines(path, text, whole_error)
     except RecursionError as exc:
-        raise InputError(
-            f"cannot read {path}: the JSON is nested too deeply", "give a trace export"
-        ) from exc
+        raise _too_deep(path) from exc
+    return _repaired(path, doc) if suspect else (doc, ())
 
 
-def _read_bytes(path: Path, on_progress: OnProgress) -> bytes:
+def _too_deep(path: Path) -> InputError:
+    return InputError(f"cannot read {path}: the JSON is nested too deeply", "give a trace export")
+
+
+def _repaired(path: Path, doc: Any) -> tuple[Any, tuple[str, ...]]:
+    """The document with lone surrogates replaced by U+FFFD, and a warning when there were any."""
     try:
-        size = path.stat().st_size
-        if size > _BIG_FILE_BYTES:
-            on_progress(ProgressEvent(stage="read", message=f"reading {path.name}", total=size))
-        return path.read_bytes()
-    except FileNotFoundError as exc:
-        raise InputError(f"cannot read {path}: no such file", "check the path") from exc
-    except IsADirectoryError as exc:
-        raise InputError(f"cannot read {path}: it is a directory", "give a trace file") from exc
-    except OSError as exc:
-        raise InputError(
-            f"cannot read {path}: {exc.strerror}", "check the file's permissions"
-        ) from exc
+        fixed, count = replace_surrogates(doc)
+    except RecursionError as exc:
+        raise _too_deep(path) from exc
+    if not count:
+        return doc, ()
+    return fixed, (
+        f"{path.name} holds {count} lone surrogate escape(s) such as \\ud800 (invalid Unicode): "
+        "replaced with U+FFFD",
+    )
 
 
 def _json_lines(path: Path, text: str, whole_error: json.JSONDecodeError) -> list[Any]:

@@ -1,0 +1,120 @@
+r"""Reading a trace file's bytes safely: only regular files, size and binary-ness checked first.
+
+A trace path is user input and may be anything: a FIFO (reading it waits forever for a writer), a
+symlink to ``/dev/zero`` (it never ends), a 2 GB sparse file of NUL bytes. The file is opened
+without blocking and checked through its open descriptor, so what is checked is what is read:
+anything but a regular file is refused, a file over the limit is refused before reading, and the
+first 8 KiB are sniffed for NUL bytes before the rest is read. Reading stops one byte past the
+limit, so a file that grows while it is read cannot take more memory than the limit allows.
+
+Valid JSON may still hold text Python cannot encode: a lone UTF-16 surrogate escape (``\ud800``)
+decodes into a string that fails later, when it is printed or saved. Such characters are replaced
+with U+FFFD and counted, so the caller can warn.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+from ..progress import OnProgress, ProgressEvent, no_progress
+
+SNIFF_BYTES = 8192
+_PROGRESS_BYTES = 20 * 1024 * 1024
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def read_trace_bytes(path: Path, *, limit: int, on_progress: OnProgress = no_progress) -> bytes:
+    """The bytes of the regular file ``path``, refused when bigger than ``limit`` or binary."""
+    fd = _open(path)
+    try:
+        size = _regular_size(path, os.fstat(fd))
+    except InputError:
+        os.close(fd)
+        raise
+    with os.fdopen(fd, "rb") as file:
+        if size > limit:
+            raise _too_big(path, f"it is {size:,} bytes", limit)
+        try:
+            head = file.read(SNIFF_BYTES)
+            if b"\x00" in head:
+                raise InputError(f"cannot read {path}: it is a binary file", "give a trace export")
+            if size > _PROGRESS_BYTES:
+                on_progress(ProgressEvent(stage="read", message=f"reading {path.name}", total=size))
+            data = head + file.read(limit + 1 - len(head))
+        except OSError as exc:
+            raise InputError(f"cannot read {path}: {exc.strerror}", "check the file") from exc
+    if len(data) > limit:
+        raise _too_big(path, "it grew while being read", limit)
+    return data
+
+
+def _open(path: Path) -> int:
+    try:
+        return os.open(path, _OPEN_FLAGS)
+    except FileNotFoundError as exc:
+        raise InputError(f"cannot read {path}: no such file", "check the path") from exc
+    except IsADirectoryError as exc:
+        raise InputError(f"cannot read {path}: it is a directory", "give a trace file") from exc
+    except OSError as exc:
+        raise InputError(
+            f"cannot read {path}: {exc.strerror}", "check the file's permissions"
+        ) from exc
+
+
+def _regular_size(path: Path, info: os.stat_result) -> int:
+    """The size of a regular file; anything else (directory, FIFO, device, socket) is refused."""
+    if stat.S_ISREG(info.st_mode):
+        return info.st_size
+    kind = next((name for test, name in _KINDS if test(info.st_mode)), "not a regular file")
+    raise InputError(
+        f"cannot read {path}: it is {kind}, not a regular file", "give a trace file saved to disk"
+    )
+
+
+def _too_big(path: Path, what: str, limit: int) -> InputError:
+    return InputError(
+        f"cannot read {path}: {what}, over the {limit:,}-byte limit",
+        "raise --max-trace-bytes (or REFINERY_MAX_TRACE_BYTES) if the trace is real",
+    )
+
+
+def may_hold_surrogates(text: str) -> bool:
+    r"""True when the JSON text has a surrogate escape (``\ud800``); cheap, one regex scan."""
+    return _SURROGATE_ESCAPE.search(text) is not None
+
+
+def replace_surrogates(doc: Any) -> tuple[Any, int]:
+    """``doc`` with every lone surrogate in its strings and keys replaced by U+FFFD, and how many.
+
+    Paired surrogate escapes were already joined by the JSON decoder; only lone ones remain.
+    """
+    if isinstance(doc, str):
+        fixed, count = _SURROGATE.subn("\ufffd", doc)
+        return fixed, count
+    if isinstance(doc, list):
+        pairs = [replace_surrogates(item) for item in doc]
+        return [item for item, _ in pairs], sum(count for _, count in pairs)
+    if isinstance(doc, dict):
+        total = 0
+        fixed_dict: dict[Any, Any] = {}
+        for key, value in doc.items():
+            fixed_key, key_count = replace_surrogates(key)
+            fixed_value, value_count = replace_surrogates(value)
+            fixed_dict[fixed_key] = fixed_value
+            total += key_count + value_count
+        return fixed_dict, total
+    return doc, 0
