@@ -40,8 +40,8 @@ class RetryPolicy:
     """The first backoff in seconds; it doubles with each retry."""
     max_delay: float = 30.0
     """The longest single wait; a longer ``Retry-After`` gives up instead of hanging."""
-    sleep: Callable[[float], None] = field(default=time.sleep)
-    """Waits; tests pass a recorder instead of sleeping."""
+    sleep: Callable[[float], None] = field(default=lambda seconds: time.sleep(seconds))
+    """Waits (``time.sleep``, looked up when called); tests pass a recorder instead."""
 
 
 @dataclass(frozen=True, kw_only=True)
