@@ -170,3 +170,61 @@ def _find_repo_root(start: Path) -> Path:
         if (candidate / ".git").exists() or (candidate / ".refinery").is_dir():
             return candidate
     return start
+
+
+PROVIDER_KEYS: dict[str, tuple[str, ...]] = {
+    "anthropic": ("ANTHROPIC_API_KEY",),
+    "openai": ("OPENAI_API_KEY",),
+    "gemini": ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
+    "azure": ("AZURE_OPENAI_API_KEY",),
+    "openai-compatible": ("OPENAI_API_KEY",),
+}
+"""The variables holding each LLM provider's key, in the order they are looked up."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnalyserSource:
+    """Where the analyser's provider and key came from, in words for the analyze header."""
+
+    key: str | None
+    """``ANTHROPIC_API_KEY from /repo/.env``; None when the provider uses no key."""
+    warning: str | None
+    """Set when a ``.env`` file, not the user's flags or environment, chose an LLM provider."""
+
+
+def from_dotenv(origin: str) -> bool:
+    """True when an origin is a ``.env`` file (not the environment, not a flag)."""
+    return origin != ENVIRONMENT and not origin.startswith("--")
+
+
+def describe_origin(origin: str) -> str:
+    """``the environment``, ``the --provider flag`` or the ``.env`` file's path."""
+    if origin == ENVIRONMENT:
+        return "the environment"
+    return f"the {origin} flag" if origin.startswith("--") else origin
+
+
+def analyser_source(settings: Settings, provider: str) -> AnalyserSource:
+    """Where ``provider`` (the analyser in use) and its key came from.
+
+    A warning comes with it when the repository's ``.env`` chose the provider: a cloned
+    repository must not switch the analysis to a paid API silently.
+    """
+    if provider == "offline":
+        return AnalyserSource(key=None, warning=None)
+    found = settings.origin(*PROVIDER_KEYS.get(provider, ()))
+    key = f"{found[0]} from {describe_origin(found[1])}" if found else None
+    deciding = (
+        settings.origin("REFINERY_PROVIDER") if settings.provider
+        else settings.origin("REFINERY_BASE_URL") if provider == "openai-compatible"
+        else found
+    )  # fmt: skip
+    if deciding is None or not from_dotenv(deciding[1]):
+        return AnalyserSource(key=key, warning=None)
+    name, path = deciding
+    return AnalyserSource(
+        key=key,
+        warning=f"{path} chose the {provider} analyser ({name}), so the trace goes to an LLM API "
+        f"that may charge for it: pass --provider offline to keep it local, or --provider "
+        f"{provider} to confirm",
+    )

@@ -303,7 +303,7 @@ def test_pipeline_reports_analyser_and_usage_with_cost(project: Path) -> None:
     result = _analyze(project, settings, LLMAnalyser(fake, settings))
 
     assert result.analyser.model_dump() == {
-        "provider": "fake", "model": "gpt-4.1", "prompt_version": "V2"
+        "provider": "fake", "model": "gpt-4.1", "prompt_version": "V2", "key_source": None
     }  # fmt: skip
     usage = result.usage
     assert usage.llm_calls == 2 and usage.input_tokens > 1000 and usage.output_tokens > 50

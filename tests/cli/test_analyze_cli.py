@@ -51,7 +51,12 @@ def test_json_output_follows_the_spec_contract(agent_repo: Path) -> None:
         "counts": {"tool_calls": 1, "tool_results": 1, "errors": 1, "agents": []},
     }  # fmt: skip
     assert data["context"]["prompt_files"] == ["examples/weather-agent/prompts/system_prompt.txt"]
-    assert data["analyser"] == {"provider": "offline", "model": None, "prompt_version": None}
+    assert data["analyser"] == {
+        "provider": "offline",
+        "model": None,
+        "prompt_version": None,
+        "key_source": None,
+    }
     assert data["applied"] is None
     assert data["usage"] == {
         "llm_calls": 0,

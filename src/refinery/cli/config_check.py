@@ -15,7 +15,7 @@ from .app import app
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from ..llm.check import ConfigReport
+    from ..llm.check import ConfigReport, KeyState
 
 
 @app.command("config-check")
@@ -46,7 +46,7 @@ def render_config_report(report: ConfigReport, console: Console) -> None:
 
     table = Table("name", "keys", "status", title="Sources and providers", title_justify="left")
     for endpoint in report.endpoints:
-        keys = "\n".join(f"{k.name} {'set' if k.present else '-'}" for k in endpoint.keys)
+        keys = "\n".join(_key_line(k) for k in endpoint.keys)
         status = (
             "[dim]not configured[/]"
             if not endpoint.configured
@@ -60,4 +60,16 @@ def render_config_report(report: ConfigReport, console: Console) -> None:
         )
         table.add_row(name, keys, f"{status}\n{escape(endpoint.detail)}{call}")
     console.print(table)
-    console.print(f"refinery analyze would use: [bold]{escape(report.analyser)}[/]")
+    key = f", key {report.analyser_key}" if report.analyser_key else ""
+    console.print(f"refinery analyze would use: [bold]{escape(report.analyser)}[/]{escape(key)}")
+    if report.analyser_warning:
+        console.print(f"[yellow]warning:[/] {escape(report.analyser_warning)}")
+
+
+def _key_line(key: KeyState) -> str:
+    """``NAME set (from where)`` or ``NAME -``; never the value."""
+    from rich.markup import escape
+
+    if not key.present:
+        return f"{key.name} -"
+    return f"{key.name} set [dim]({escape(key.origin or 'environment')})[/]"

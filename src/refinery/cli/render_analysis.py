@@ -38,6 +38,8 @@ def _header(result: AnalysisResult) -> str:
         if analyser.provider == "offline"
         else f"{analyser.provider} {analyser.model or ''} (prompts {analyser.prompt_version})"
     )
+    if analyser.key_source:
+        who += f", key {analyser.key_source}"
     trace = result.trace
     return (
         f"[bold]Refinery[/] · trace [cyan]{escape(trace.id)}[/] ({trace.format}, {trace.runs} runs)"

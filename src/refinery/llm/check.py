@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, computed_field
 
-from ..config import Settings
+from ..config import Settings, analyser_source
 from ..errors import RefineryError
 from .failures import provider_error, sdk_detail
 
@@ -35,6 +35,8 @@ class KeyState(BaseModel):
     """The variable's name."""
     present: bool
     """True when it is set and non-empty."""
+    origin: str | None = None
+    """Where it was set: ``environment`` or the path of a ``.env`` file; None when absent."""
 
 
 class EndpointStatus(BaseModel):
@@ -70,6 +72,10 @@ class ConfigReport(BaseModel):
     """Sources first, then providers."""
     analyser: str
     """``offline`` or the provider chosen by flags, REFINERY_PROVIDER or the keys present."""
+    analyser_key: str | None = None
+    """Where the analyser's key came from (``ANTHROPIC_API_KEY from /repo/.env``)."""
+    analyser_warning: str | None = None
+    """Set when the repository's ``.env`` chose the LLM provider."""
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -100,11 +106,17 @@ def check_config(settings: Settings) -> ConfigReport:
     with ThreadPoolExecutor(max_workers=len(endpoints)) as pool:
         statuses = list(pool.map(lambda e: _status(e, settings), endpoints))
     analyser = settings.provider or detect_provider(settings) or "offline"
-    return ConfigReport(endpoints=tuple(statuses), analyser=analyser)
+    source = analyser_source(settings, analyser)
+    return ConfigReport(
+        endpoints=tuple(statuses),
+        analyser=analyser,
+        analyser_key=source.key,
+        analyser_warning=source.warning,
+    )
 
 
 def _status(endpoint: _Endpoint, settings: Settings) -> EndpointStatus:
-    keys = tuple(KeyState(name=k, present=settings.key(k) is not None) for k in endpoint.keys)
+    keys = tuple(_key_state(settings, k) for k in endpoint.keys)
     configured = _configured(endpoint, settings)
     status = EndpointStatus(
         name=endpoint.name, kind=endpoint.kind, configured=configured, keys=keys,
@@ -131,6 +143,11 @@ def _call(provider: str, settings: Settings) -> dict[str, str]:
     except ConfigError as exc:
         call = str(exc)
     return {"model": model, "call": call}
+
+
+def _key_state(settings: Settings, name: str) -> KeyState:
+    found = settings.origin(name)
+    return KeyState(name=name, present=found is not None, origin=found[1] if found else None)
 
 
 def _configured(endpoint: _Endpoint, settings: Settings) -> bool:

@@ -31,6 +31,9 @@ class AnalyserRef(BaseModel):
     """The LLM model; None offline."""
     prompt_version: str | None = None
     """Version of Refinery's own prompts; None offline."""
+    key_source: str | None = None
+    """Which variable held the provider's key and where it came from (``the environment`` or a
+    ``.env`` file's path), e.g. ``ANTHROPIC_API_KEY from /repo/.env``; None offline."""
 
 
 class AppliedRef(BaseModel):

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..analysis.analyser import Analyser, AnalyserInput, AnalyserOutput, ContextFile, FileRole
 from ..analysis.findings import DetectorInput, Finding
-from ..config import Settings
+from ..config import Settings, analyser_source
 from ..errors import InputError
 from ..gcpause import paused_gc
 from ..models.diagnosis import Diagnosis, Hypothesis
@@ -63,7 +63,9 @@ def analyze(
     findings = _detect(trace, expected, files, on_progress)
     condensed = _condense(trace, findings, options.budget, on_progress)
     chosen = analyser or choose_analyser(settings)
-    on_progress(ProgressEvent(stage="analyze", message=f"diagnosing with {chosen.name}"))
+    key = analyser_source(settings, chosen.name).key
+    doing = f"diagnosing with {chosen.name}" + (f", key {key}" if key else "")
+    on_progress(ProgressEvent(stage="analyze", message=doing))
     output = chosen.analyse(
         AnalyserInput(
             trace=trace, expected=expected, findings=tuple(findings), condensed=condensed,
@@ -101,6 +103,7 @@ def _result(
     redacted = _redacted(output.hypotheses, trace, files)
     hypotheses, diffs, present = _validate(redacted, used, settings, allow_dirty)
     diagnosis, findings = _shown(_with_divergence(output.diagnosis, trace, findings), findings)
+    source = analyser_source(settings, chosen.name)
     return AnalysisResult(
         analysis_id=f"an_{uuid.uuid4().hex[:12]}",
         created_at=datetime.now(UTC),
@@ -112,6 +115,7 @@ def _result(
             provider=chosen.name,
             model=chosen.model,
             prompt_version=getattr(chosen, "prompt_version", None),
+            key_source=source.key,
         ),
         findings=tuple(findings),
         diagnosis=diagnosis,
@@ -119,7 +123,12 @@ def _result(
         diffs=diffs,
         already_present=present,
         usage=output.usage,
-        warnings=(*trace.metadata.get("warnings", ()), *warnings, *getattr(chosen, "warnings", ())),
+        warnings=(
+            *([source.warning] if source.warning else ()),
+            *trace.metadata.get("warnings", ()),
+            *warnings,
+            *getattr(chosen, "warnings", ()),
+        ),
         file_sha256={path: hashlib.sha256(data).hexdigest() for path, data in raw.items()},
     )
 
