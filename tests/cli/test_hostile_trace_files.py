@@ -152,8 +152,8 @@ def test_a_lone_surrogate_is_replaced_and_warned_about(
 
     assert code == 1 and err == ""  # no project files: nothing to fix, but analysed
     warning = (
-        "trace.json holds 1 lone surrogate escape(s) such as \\ud800 (invalid Unicode): "
-        "replaced with U+FFFD"
+        "trace.json holds lone surrogate escapes such as \\ud800 (invalid Unicode): "
+        "each was replaced with U+FFFD"
     )
     assert f"warning: {warning}" in " ".join(out.split())
     code, out, err = _refinery(

@@ -314,3 +314,73 @@ def test_langfuse_that_hangs_gives_up_after_the_timeout(
         "LANGFUSE_HOST and the network, or raise --timeout (REFINERY_TIMEOUT)",
     )
     assert len(asked) == 1
+
+
+def test_langsmith_legacy_api_without_end_stops_at_max_runs(
+    httpserver: HTTPServer, langsmith: str, workdir: Path,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    def endless(request: Request) -> Response:
+        number = int(request.get_json().get("cursor") or "0")
+        run = {**ROOT, "id": f"00000000-0000-4000-8000-{number:012d}", "parent_run_id": ROOT["id"]}
+        body = {"runs": [run], "cursors": {"next": str(number + 1)}}
+        return Response(json.dumps(body), mimetype="application/json")
+
+    httpserver.expect_request("/api/v2/runs/query").respond_with_json({"detail": "?"}, status=404)
+    httpserver.expect_request(f"/runs/{TRACE_ID}").respond_with_json(ROOT)
+    httpserver.expect_request("/runs/query", method="POST").respond_with_handler(endless)
+
+    outcome = _analyze(monkeypatch, capsys, TRACE_ID, "--max-runs", "20")
+
+    _failed(
+        outcome,
+        workdir,
+        f"LangSmith trace {TRACE_ID} has more than 20 runs: stopped "
+        "fetching after 1 page(s): raise --max-runs (or REFINERY_MAX_RUNS) to fetch it whole",
+    )
+    assert _hits(httpserver, "/runs/query") == 21  # the SDK pages inside: runs bound it
+
+
+def _with_surrogate(text: str) -> str:
+    """JSON text with a lone surrogate escape where the weather question was."""
+    return text.replace("Paris?", "Paris? \\ud800", 1)
+
+
+def test_a_fetched_langsmith_trace_with_a_lone_surrogate_is_cached_and_warned_about(
+    httpserver: HTTPServer, langsmith: str, workdir: Path,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    body = _with_surrogate(json.dumps({"items": [_v2(run) for run in RUNS]}))
+    assert "\\ud800" in body
+    _serve_langsmith(httpserver, lambda _: Response(body, mimetype="application/json"))
+
+    code, out, err = _analyze(monkeypatch, capsys, TRACE_ID)
+
+    assert code == 1 and err == ""
+    assert json.loads(out)["warnings"][0] == (
+        f"LangSmith trace {TRACE_ID} holds lone surrogate escapes such as \\ud800 (invalid "
+        "Unicode): each was replaced with U+FFFD"
+    )
+    cached = workdir / ".refinery" / "cache" / "langsmith" / f"{TRACE_ID}.json"
+    assert "Paris? \ufffd" in cached.read_text(encoding="utf-8")
+
+
+def test_a_fetched_langfuse_trace_with_a_surrogate_in_its_json_input_is_warned_about(
+    httpserver: HTTPServer, langfuse: str, workdir: Path,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    messages = json.loads(OBSERVATIONS[1]["input"])
+    messages[1]["content"] += " \ud800"
+    observations = [OBSERVATIONS[0], {**OBSERVATIONS[1], "input": json.dumps(messages)}]
+    body = json.dumps({"data": [*observations, *OBSERVATIONS[2:]], "meta": {}})
+    assert "\\\\ud800" in body  # inside the input's JSON text, so escaped once more
+    httpserver.expect_request(OBSERVATIONS_PATH).respond_with_data(
+        body, content_type="application/json"
+    )
+
+    code, out, err = _analyze(monkeypatch, capsys, LANGFUSE_TRACE, "--source", "langfuse")
+
+    assert code == 1 and err == ""
+    assert json.loads(out)["warnings"][0].startswith(
+        f"Langfuse trace {LANGFUSE_TRACE} holds lone surrogate escapes such as \\ud800"
+    )

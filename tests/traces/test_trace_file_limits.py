@@ -11,9 +11,10 @@ import pytest
 from refinery.config import Settings
 from refinery.errors import InputError
 from refinery.traces import load_trace, load_trace_file
-from sample_paths import EXAMPLES
+from sample_paths import DATA, EXAMPLES
 
 TRACE = EXAMPLES / "weather-agent" / "trace.json"
+LANGFUSE = DATA / "langfuse_fetch_weather_observations.json"
 
 
 def _peak_bytes_while(path: Path, limit: int) -> tuple[int, str]:
@@ -69,8 +70,8 @@ def test_lone_surrogates_become_replacement_characters_and_pairs_stay(tmp_path: 
 
     assert trace.root.inputs["input"] == "lone \ufffd high, lone \ufffd low, pair \U0001f600"
     assert trace.metadata["warnings"] == [
-        "trace.json holds 3 lone surrogate escape(s) such as \\ud800 (invalid Unicode): "
-        "replaced with U+FFFD"
+        "trace.json holds lone surrogate escapes such as \\ud800 (invalid Unicode): "
+        "each was replaced with U+FFFD"
     ]
     trace.model_dump_json().encode("utf-8")  # the crash this prevents: UnicodeEncodeError
 
@@ -85,3 +86,21 @@ def test_an_escaped_backslash_before_u_is_no_surrogate(tmp_path: Path) -> None:
 
     assert trace.root.inputs["input"] == "a Windows path C:\\ud800\\file"
     assert "warnings" not in trace.metadata
+
+
+def test_a_surrogate_in_json_text_nested_in_a_field_is_replaced_too(tmp_path: Path) -> None:
+    doc = json.loads(LANGFUSE.read_text())
+    messages = json.loads(doc["data"][1]["input"])
+    messages[1]["content"] = "What's the weather in Paris? \ud800"
+    doc["data"][1]["input"] = json.dumps(messages)  # Langfuse sends input as JSON text
+    path = tmp_path / "observations.json"
+    path.write_text(json.dumps(doc))
+
+    trace = load_trace_file(path)
+
+    llm = trace.runs[1]
+    assert llm.input_messages[1].content == "What's the weather in Paris? \ufffd"
+    assert trace.metadata["warnings"] == [
+        "observations.json holds lone surrogate escapes such as \\ud800 (invalid Unicode): "
+        "each was replaced with U+FFFD"
+    ]

@@ -26,6 +26,7 @@ from ..progress import OnProgress, ProgressEvent, no_progress
 from .cache import cache_get, cache_put
 from .model import Trace
 from .paging import PageLimits, check_page
+from .reading import replace_in_trace, replace_surrogates, surrogate_warning, with_warnings
 from .retry import HttpFailure, RetryPolicy, Service, call_with_retries, quiet_sdk, service_error
 from .sources import fetcher
 
@@ -96,10 +97,12 @@ def fetch_langfuse_trace(
     """Every observation of the Langfuse trace ``ref``, as a Trace."""
     from .langfuse import observations_to_trace
 
-    observations = fetch_langfuse_observations(ref, settings, on_progress, retry=retry)
-    return observations_to_trace(
+    observations, replaced = _fetch(ref, settings, on_progress, retry)
+    trace = observations_to_trace(
         observations, source="langfuse", origin=f"langfuse:{ref}", trace_id=ref
     )
+    trace, nested = replace_in_trace(trace)  # input and output arrive as JSON text
+    return with_warnings(trace, surrogate_warning(f"Langfuse trace {ref}", replaced + nested))
 
 
 def fetch_langfuse_observations(
@@ -110,16 +113,24 @@ def fetch_langfuse_observations(
     retry: RetryPolicy | None = None,
 ) -> list[dict[str, Any]]:
     """The raw observation dicts of trace ``ref``, from the cache when fresh, else from Langfuse."""
+    return _fetch(ref, settings, on_progress, retry)[0]
+
+
+def _fetch(
+    ref: str, settings: Settings, on_progress: OnProgress, retry: RetryPolicy | None
+) -> tuple[list[dict[str, Any]], int]:
+    """The observations, and how many lone surrogates were replaced in them (before caching)."""
     cached = cache_get(settings, "langfuse", ref)
     if cached is not None:
         on_progress(ProgressEvent(stage="fetch", message=f"{ref} from cache", done=len(cached)))
-        return cached
+        return cached, 0
     with quiet_sdk("langfuse", "httpx"), _connect(ref, settings, retry or RetryPolicy()) as conn:
         observations = _observations(conn, on_progress)
     if not observations:
         raise _unknown(ref)
+    observations, replaced = replace_surrogates(observations)
     cache_put(settings, "langfuse", ref, observations)
-    return observations
+    return observations, replaced
 
 
 @contextmanager

@@ -32,6 +32,7 @@ from .cache import cache_get, cache_put
 from .langsmith import runs_to_trace
 from .model import Trace
 from .paging import PageLimits, check_page
+from .reading import replace_surrogates, surrogate_warning, with_warnings
 from .retry import (
     HttpFailure,
     RetryPolicy,
@@ -128,8 +129,10 @@ def fetch_langsmith_trace(
         raw_runs = _trace_runs(conn, located, trace_id, on_progress)
     if not raw_runs:
         raise InputError(f"unknown LangSmith id {ref}", "the trace has no runs")
+    raw_runs, replaced = replace_surrogates(raw_runs)  # before caching: they cannot be encoded
     cache_put(settings, "langsmith", trace_id, raw_runs, aliases=[ref])
-    return runs_to_trace(raw_runs, source="langsmith", origin=origin)
+    trace = runs_to_trace(raw_runs, source="langsmith", origin=origin)
+    return with_warnings(trace, surrogate_warning(f"LangSmith trace {trace_id}", replaced))
 
 
 @contextmanager

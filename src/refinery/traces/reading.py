@@ -8,8 +8,9 @@ first 8 KiB are sniffed for NUL bytes before the rest is read. Reading stops one
 limit, so a file that grows while it is read cannot take more memory than the limit allows.
 
 Valid JSON may still hold text Python cannot encode: a lone UTF-16 surrogate escape (``\ud800``)
-decodes into a string that fails later, when it is printed or saved. Such characters are replaced
-with U+FFFD and counted, so the caller can warn.
+decodes into a string that fails later, when it is printed, cached or saved. Such characters are
+replaced with U+FFFD, in files and in what LangSmith or Langfuse send, and the trace carries a
+warning saying so (``metadata["warnings"]``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 from ..errors import InputError
 from ..progress import OnProgress, ProgressEvent, no_progress
+from .model import Trace
 
 SNIFF_BYTES = 8192
 _PROGRESS_BYTES = 20 * 1024 * 1024
@@ -105,9 +107,10 @@ def replace_surrogates(doc: Any) -> tuple[Any, int]:
     if isinstance(doc, str):
         fixed, count = _SURROGATE.subn("\ufffd", doc)
         return fixed, count
-    if isinstance(doc, list):
+    if isinstance(doc, list | tuple):
         pairs = [replace_surrogates(item) for item in doc]
-        return [item for item, _ in pairs], sum(count for _, count in pairs)
+        items = [item for item, _ in pairs]
+        return (items if isinstance(doc, list) else tuple(items)), sum(n for _, n in pairs)
     if isinstance(doc, dict):
         total = 0
         fixed_dict: dict[Any, Any] = {}
@@ -118,3 +121,35 @@ def replace_surrogates(doc: Any) -> tuple[Any, int]:
             total += key_count + value_count
         return fixed_dict, total
     return doc, 0
+
+
+def replace_in_trace(trace: Trace) -> tuple[Trace, int]:
+    """The trace with lone surrogates replaced, and how many.
+
+    JSON text nested in a field (an OTLP attribute, a Langfuse input) only becomes a string with
+    surrogates once the format's parser decodes it, so the parsed trace is checked too.
+    """
+    fixed, count = replace_surrogates(trace.model_dump())
+    return (Trace.model_validate(fixed), count) if count else (trace, 0)
+
+
+def surrogate_warning(name: str, count: int) -> tuple[str, ...]:
+    """The warning for surrogates replaced in ``name``; none when ``count`` is 0.
+
+    The count is not shown: one character of the source may live in several fields of the trace.
+    """
+    if not count:
+        return ()
+    return (
+        f"{name} holds lone surrogate escapes such as \\ud800 (invalid Unicode): each was "
+        "replaced with U+FFFD",
+    )
+
+
+def with_warnings(trace: Trace, warnings: tuple[str, ...]) -> Trace:
+    """The trace with ``warnings`` added to ``metadata["warnings"]``."""
+    if not warnings:
+        return trace
+    known = trace.metadata.get("warnings", [])
+    metadata = {**trace.metadata, "warnings": [*known, *warnings]}
+    return trace.model_copy(update={"metadata": metadata})

@@ -29,7 +29,14 @@ from ..errors import InputError
 from ..gcpause import paused_gc
 from ..progress import OnProgress, ProgressEvent, no_progress
 from .model import Trace
-from .reading import may_hold_surrogates, read_trace_bytes, replace_surrogates
+from .reading import (
+    may_hold_surrogates,
+    read_trace_bytes,
+    replace_in_trace,
+    replace_surrogates,
+    surrogate_warning,
+    with_warnings,
+)
 
 _BUILTIN_FORMAT_MODULES = (
     "langsmith",
@@ -176,7 +183,7 @@ def load_trace_file(
     if select is None:
         text, select = split_selector(str(path))
         path = Path(text)
-    doc, warnings = read_json_document(path, max_bytes=max_bytes, on_progress=on_progress)
+    doc, replaced = read_json_document(path, max_bytes=max_bytes, on_progress=on_progress)
     fmt = _detect(doc, path)
     on_progress(ProgressEvent(stage="parse", message=f"parsing {path.name} as {fmt.name}"))
     try:
@@ -187,9 +194,8 @@ def load_trace_file(
             f"cannot read {path}: a {fmt.name} record has an unexpected {where} value",
             "export the trace again",
         ) from exc
+    trace = _replaced_in_trace(trace, path, replaced)
     metadata = {**trace.metadata, "path": str(path)}
-    if warnings:
-        metadata["warnings"] = [*metadata.get("warnings", ()), *warnings]
     if select is not None:
         metadata["selected"] = select
     return trace.model_copy(update={"metadata": metadata})
@@ -230,10 +236,11 @@ def _choose(fmt: TraceFormat, doc: Any, path: Path, select: int | None) -> Any:
 
 def read_json_document(
     path: Path, *, max_bytes: int = DEFAULT_MAX_TRACE_BYTES, on_progress: OnProgress = no_progress
-) -> tuple[Any, tuple[str, ...]]:
+) -> tuple[Any, int | None]:
     """Parse a JSON or JSON Lines file, with one clear error for every way it can be unreadable.
 
-    Returns the document and warnings about what was repaired in it (lone surrogates replaced).
+    Returns the document with lone surrogates replaced by U+FFFD, and how many were; None when
+    the text has no surrogate escape at all (then nested JSON text holds none either).
     """
     data = read_trace_bytes(path, limit=max_bytes, on_progress=on_progress)
     try:
@@ -250,25 +257,26 @@ def read_json_document(
         doc = _json_lines(path, text, whole_error)
     except RecursionError as exc:
         raise _too_deep(path) from exc
-    return _repaired(path, doc) if suspect else (doc, ())
+    return _replaced(path, doc) if suspect else (doc, None)
 
 
 def _too_deep(path: Path) -> InputError:
     return InputError(f"cannot read {path}: the JSON is nested too deeply", "give a trace export")
 
 
-def _repaired(path: Path, doc: Any) -> tuple[Any, tuple[str, ...]]:
-    """The document with lone surrogates replaced by U+FFFD, and a warning when there were any."""
+def _replaced(path: Path, doc: Any) -> tuple[Any, int]:
     try:
-        fixed, count = replace_surrogates(doc)
+        return replace_surrogates(doc)
     except RecursionError as exc:
         raise _too_deep(path) from exc
-    if not count:
-        return doc, ()
-    return fixed, (
-        f"{path.name} holds {count} lone surrogate escape(s) such as \\ud800 (invalid Unicode): "
-        "replaced with U+FFFD",
-    )
+
+
+def _replaced_in_trace(trace: Trace, path: Path, replaced: int | None) -> Trace:
+    """The trace with the surrogates left by nested JSON replaced too, and one warning for all."""
+    if replaced is None:
+        return trace
+    fixed, nested = replace_in_trace(trace)
+    return with_warnings(fixed, surrogate_warning(path.name, replaced + nested))
 
 
 def _json_lines(path: Path, text: str, whole_error: json.JSONDecodeError) -> list[Any]:
