@@ -177,9 +177,12 @@ def test_langsmith_more_runs_than_max_runs_stops_with_the_flag_named(
 
     outcome = _analyze(monkeypatch, capsys, TRACE_ID, "--max-runs", str(len(RUNS) - 1))
 
-    _failed(outcome, workdir, f"LangSmith trace {TRACE_ID} has more than {len(RUNS) - 1} runs: "
-            "stopped fetching after 1 page(s): raise --max-runs (or REFINERY_MAX_RUNS) to fetch "
-            "it whole")  # fmt: skip
+    _failed(
+        outcome,
+        workdir,
+        f"LangSmith trace {TRACE_ID} has more than {len(RUNS) - 1} runs: "
+        "stopped fetching there: raise --max-runs (or REFINERY_MAX_RUNS) to fetch it whole",
+    )
 
 
 def test_langsmith_cursor_loop_stops_at_the_repeated_cursor(
@@ -336,7 +339,7 @@ def test_langsmith_legacy_api_without_end_stops_at_max_runs(
         outcome,
         workdir,
         f"LangSmith trace {TRACE_ID} has more than 20 runs: stopped "
-        "fetching after 1 page(s): raise --max-runs (or REFINERY_MAX_RUNS) to fetch it whole",
+        "fetching there: raise --max-runs (or REFINERY_MAX_RUNS) to fetch it whole",
     )
     assert _hits(httpserver, "/runs/query") == 21  # the SDK pages inside: runs bound it
 

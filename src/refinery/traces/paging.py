@@ -49,8 +49,7 @@ def check_page(
     where = f"{limits.service} trace {limits.ref}"
     if runs > limits.max_runs:
         raise SourceError(
-            f"{where} has more than {limits.max_runs:,} runs: stopped fetching after {pages:,} "
-            "page(s)",
+            f"{where} has more than {limits.max_runs:,} runs: stopped fetching there",
             "raise --max-runs (or REFINERY_MAX_RUNS) to fetch it whole",
         )
     if cursor is None:
