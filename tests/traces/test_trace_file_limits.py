@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from refinery.config import Settings
+from refinery.config import DEFAULT_MAX_TRACE_BYTES, Settings
 from refinery.errors import InputError
 from refinery.traces import load_trace, load_trace_file
+from refinery.traces.reading import may_hold_surrogates, read_trace_bytes
 from sample_paths import DATA, EXAMPLES
 
 TRACE = EXAMPLES / "weather-agent" / "trace.json"
@@ -104,3 +105,45 @@ def test_a_surrogate_in_json_text_nested_in_a_field_is_replaced_too(tmp_path: Pa
         "observations.json holds lone surrogate escapes such as \\ud800 (invalid Unicode): "
         "each was replaced with U+FFFD"
     ]
+
+
+def test_reading_takes_one_buffer_of_the_file_size_not_of_the_limit(tmp_path: Path) -> None:
+    trace = tmp_path / "trace.json"
+    trace.write_bytes(TRACE.read_bytes() + b" " * (4 * 1024**2))  # 4 MB of trailing whitespace
+    size = trace.stat().st_size
+
+    tracemalloc.start()
+    data = read_trace_bytes(trace, limit=DEFAULT_MAX_TRACE_BYTES)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+
+    assert len(data) == size
+    assert peak < 1.2 * size  # not the 512 MiB the limit would allow
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").is_file(), reason="needs Linux /proc")
+def test_a_file_reporting_no_size_is_read_on_up_to_the_limit() -> None:
+    status = Path("/proc/self/status")  # a regular file whose reported size is 0
+
+    assert b"Name:" in read_trace_bytes(status, limit=1024**2)
+    with pytest.raises(InputError) as caught:
+        read_trace_bytes(status, limit=10)
+    assert str(caught.value) == (
+        f"cannot read {status}: it holds more than the size it reported, over the 10-byte limit: "
+        "raise --max-trace-bytes (or REFINERY_MAX_TRACE_BYTES) if the trace is real"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "lone"),
+    [
+        ("pair \U0001f600", False),
+        ("lone high \ud800", True),
+        ("lone low \udc00", True),
+        ("two highs \ud800\ud800", True),
+        ("plain", False),
+    ],
+)
+def test_only_lone_surrogate_escapes_make_a_document_suspect(text: str, lone: bool) -> None:
+    assert may_hold_surrogates(json.dumps(text)) is lone
+    assert may_hold_surrogates(json.dumps(json.dumps(text))) is lone  # JSON text in a field

@@ -4,8 +4,9 @@ A trace path is user input and may be anything: a FIFO (reading it waits forever
 symlink to ``/dev/zero`` (it never ends), a 2 GB sparse file of NUL bytes. The file is opened
 without blocking and checked through its open descriptor, so what is checked is what is read:
 anything but a regular file is refused, a file over the limit is refused before reading, and the
-first 8 KiB are sniffed for NUL bytes before the rest is read. Reading stops one byte past the
-limit, so a file that grows while it is read cannot take more memory than the limit allows.
+first 8 KiB are sniffed for NUL bytes before the rest is read, in one buffer of the size the file
+reported. A file that grows while it is read is read on in chunks, and reading stops one byte past
+the limit, so it cannot take more memory than the limit allows.
 
 Valid JSON may still hold text Python cannot encode: a lone UTF-16 surrogate escape (``\ud800``)
 decodes into a string that fails later, when it is printed, cached or saved. Such characters are
@@ -19,7 +20,7 @@ import os
 import re
 import stat
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from ..errors import InputError
 from ..progress import OnProgress, ProgressEvent, no_progress
@@ -27,8 +28,12 @@ from .model import Trace
 
 SNIFF_BYTES = 8192
 _PROGRESS_BYTES = 20 * 1024 * 1024
+_CHUNK_BYTES = 1024 * 1024
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_LONE_SURROGATE_ESCAPE = re.compile(  # a pair is one character; nested JSON doubles the backslash
+    r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\{1,2}u[dD][c-fC-F])"
+    r"|(?<!u[dD][89abAB][0-9a-fA-F]{2})(?<!u[dD][89abAB][0-9a-fA-F]{2}\\)\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _KINDS = (
     (stat.S_ISDIR, "a directory"),
@@ -56,12 +61,25 @@ def read_trace_bytes(path: Path, *, limit: int, on_progress: OnProgress = no_pro
                 raise InputError(f"cannot read {path}: it is a binary file", "give a trace export")
             if size > _PROGRESS_BYTES:
                 on_progress(ProgressEvent(stage="read", message=f"reading {path.name}", total=size))
-            data = head + file.read(limit + 1 - len(head))
+            file.seek(0)  # one read into one buffer the size fstat gave: no copy, no more
+            data = file.read(size + 1)
+            if len(data) > size:  # it grew while being read (or, in /proc, reports no size)
+                data = _read_on(file, data, limit)
         except OSError as exc:
             raise InputError(f"cannot read {path}: {exc.strerror}", "check the file") from exc
     if len(data) > limit:
-        raise _too_big(path, "it grew while being read", limit)
+        raise _too_big(path, "it holds more than the size it reported", limit)
     return data
+
+
+def _read_on(file: BinaryIO, data: bytes, limit: int) -> bytes:
+    """``data`` and what follows it, read in chunks until the end or one byte past ``limit``."""
+    chunks = [data]
+    total = len(data)
+    while total <= limit and (chunk := file.read(min(_CHUNK_BYTES, limit + 1 - total))):
+        chunks.append(chunk)
+        total += len(chunk)
+    return b"".join(chunks)
 
 
 def _open(path: Path) -> int:
@@ -95,31 +113,27 @@ def _too_big(path: Path, what: str, limit: int) -> InputError:
 
 
 def may_hold_surrogates(text: str) -> bool:
-    r"""True when the JSON text has a surrogate escape (``\ud800``); cheap, one regex scan."""
-    return _SURROGATE_ESCAPE.search(text) is not None
+    r"""True when the JSON text has a lone surrogate escape (``\ud800``); one regex scan."""
+    return _LONE_SURROGATE_ESCAPE.search(text) is not None
 
 
 def replace_surrogates(doc: Any) -> tuple[Any, int]:
     """``doc`` with every lone surrogate in its strings and keys replaced by U+FFFD, and how many.
 
     Paired surrogate escapes were already joined by the JSON decoder; only lone ones remain.
+    Containers without any are returned as they are, so a clean document is not copied.
     """
     if isinstance(doc, str):
-        fixed, count = _SURROGATE.subn("\ufffd", doc)
-        return fixed, count
+        return _SURROGATE.subn("\ufffd", doc)
     if isinstance(doc, list | tuple):
         pairs = [replace_surrogates(item) for item in doc]
+        count = sum(n for _, n in pairs)
         items = [item for item, _ in pairs]
-        return (items if isinstance(doc, list) else tuple(items)), sum(n for _, n in pairs)
+        return (doc if not count else items if isinstance(doc, list) else tuple(items)), count
     if isinstance(doc, dict):
-        total = 0
-        fixed_dict: dict[Any, Any] = {}
-        for key, value in doc.items():
-            fixed_key, key_count = replace_surrogates(key)
-            fixed_value, value_count = replace_surrogates(value)
-            fixed_dict[fixed_key] = fixed_value
-            total += key_count + value_count
-        return fixed_dict, total
+        entries = [(replace_surrogates(k), replace_surrogates(v)) for k, v in doc.items()]
+        count = sum(kn + vn for (_, kn), (_, vn) in entries)
+        return (doc if not count else {k: v for (k, _), (v, _) in entries}), count
     return doc, 0
 
 
