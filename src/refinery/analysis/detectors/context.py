@@ -18,7 +18,7 @@ from typing import Any
 
 from ...traces.model import Run, RunKind, Trace
 from ..findings import DetectorInput, Finding, FindingKind, Severity, detector
-from .excerpts import finding, run_texts, search, window
+from .excerpts import finding, own_texts, run_texts, search, window
 
 _DROP_KEYS = re.compile(r"^(?:dropped|removed|trimmed|truncated|evicted|pruned)\w*$", re.I)
 _LIMIT_KEY = re.compile(r"^max_?(\w+)$", re.I)
@@ -28,6 +28,8 @@ _STOPPED = re.compile(
     r"steps|turns|rounds) (?:reached|exceeded)|(?:iteration|step|turn) limit (?:reached|exceeded)",
     re.I,
 )
+_STOPPED_HINTS = ("limit", "recursion", "exceeded", "reached")
+"""Words every ``_STOPPED`` alternative contains: a cheap test before the regex."""
 _KNOBS = re.compile(
     r"\b(max_iterations|max_steps|max_turns|recursion_limit|max_execution_time|max_rounds)\b", re.I
 )
@@ -111,17 +113,26 @@ def _limit_knob(run: Run) -> str:
 @detector
 def step_limits(data: DetectorInput) -> Iterator[Finding]:
     """The run stopped at an iteration, step or recursion limit (the deepest run that says so)."""
-    hits = [r for r in data.trace.runs if any(_STOPPED.search(t) for t in run_texts(r))]
+    hits = [r for r in data.trace.runs if _stopped_text(r) is not None]
     hits += [r for r in data.trace.runs if _at_limit(r) and r not in hits]
     if not hits:
         return
     run = max(hits, key=lambda r: (r.id != data.trace.root.id, data.trace.position(r.id)))
-    text = next((t for t in run_texts(run) if _STOPPED.search(t)), "")
+    text = _stopped_text(run) or ""
     span = search(_STOPPED, text)
     evidence = window(text, *span) if span else ""
     knob = _limit_knob(run)
     message = f"the agent stopped at its step limit before finishing (raise {knob})"
     yield finding(FindingKind.STEP_LIMIT, Severity.HIGH, run, message, evidence)
+
+
+def _stopped_text(run: Run) -> str | None:
+    """The run's own text that says it stopped at a limit, if any."""
+    for text in own_texts(run):
+        lowered = text.lower()
+        if any(hint in lowered for hint in _STOPPED_HINTS) and search(_STOPPED, text):
+            return text
+    return None
 
 
 def _at_limit(run: Run) -> bool:

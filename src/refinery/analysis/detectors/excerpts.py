@@ -134,6 +134,21 @@ def run_texts(run: Run) -> Iterator[str]:
     yield from string_leaves(run.inputs)
 
 
+def own_texts(run: Run) -> Iterator[str]:
+    """The texts a run itself produced (error, tool result, output messages, outputs).
+
+    A model call's input messages repeat the whole conversation so far; a detector looking for what
+    a step said reads these instead, so that the work stays linear in the trace's text.
+    """
+    for text in (run.error, run.tool_result):
+        if text:
+            yield text
+    for message in run.output_messages:
+        if message.content:
+            yield message.content
+    yield from string_leaves(run.outputs)
+
+
 def quotes(run: Run, evidence: str) -> bool:
     """True when ``evidence`` occurs verbatim in one of the run's texts."""
     return any(evidence in text for text in run_texts(run))
