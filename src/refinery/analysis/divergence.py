@@ -46,6 +46,7 @@ class Candidate:
 @dataclass(frozen=True, kw_only=True)
 class _Signals:
     fabrication: re.Pattern[str]
+    fabrication_hints: tuple[str, ...]
     failed_execution: re.Pattern[str]
     executors: tuple[str, ...]
     coordinators: tuple[str, ...]
@@ -57,6 +58,7 @@ def _signals() -> _Signals:
     data = load_data("refinery.knowledge", "divergence.yaml")
     return _Signals(
         fabrication=re.compile(data["fabrication"], re.IGNORECASE),
+        fabrication_hints=tuple(data["fabrication_hints"]),
         failed_execution=re.compile(data["failed_execution"], re.IGNORECASE),
         executors=tuple(data["executor_names"]),
         coordinators=tuple(data["coordinator_names"]),
@@ -127,12 +129,15 @@ def _is_agent_turn(run: Run) -> bool:
 
 
 def _fabrication(steps: list[Run]) -> Candidate | None:
-    pattern = _signals().fabrication
+    signals = _signals()
     for run in steps:
         if not _is_agent_turn(run):
             continue
         text = run.output_text
-        match = pattern.search(text)
+        lowered = text.lower()
+        if not any(hint in lowered for hint in signals.fabrication_hints):
+            continue
+        match = signals.fabrication.search(text)
         if match:
             reason = (
                 f"{_speaker(run)} chose to invent data ('{match.group(0)}') instead of obtaining it"
@@ -148,11 +153,11 @@ def _first_failure(trace: Trace, steps: list[Run], findings: Sequence[Finding]) 
     it. A tool that fails on its own (an HTTP error, a timeout, nothing found) is not the caller's
     fault; the fault is in the turn that received the failure and went on.
     """
-    flagged = {f.run_id for f in findings if f.kind in _ERROR_KINDS}
+    flagged = {f.run_id: f.evidence for f in findings if f.kind in _ERROR_KINDS}
     for index, run in enumerate(steps):
         if not _is_executor(run):
             continue
-        excerpt = _failure_excerpt(run, run.id in flagged)
+        excerpt = _failure_excerpt(run, flagged.get(run.id))
         if excerpt is None:
             continue
         what = f"{_speaker(run)} failed: {error_excerpt(excerpt)[:160]}"
@@ -174,17 +179,24 @@ def _ran_code(issuer: Run, executor: Run) -> bool:
     return bool(_CODE_ACTION.search(issuer.output_text)) or _is(executor, _signals().executors)
 
 
-def _failure_excerpt(run: Run, flagged: bool) -> str | None:
+def _failure_excerpt(run: Run, flagged: str | None) -> str | None:
+    """The excerpt that shows the step failed, or None.
+
+    ``flagged`` is the evidence of a detector's error finding on the run: tool results were read
+    for error signatures there, so only a transcript's executor turns are read for them here.
+    """
     text = run.error or run.tool_result or run.output_text
     if not text:
         return None
     match = _signals().failed_execution.search(text)
     if match:
         return window(text, *match.span())
-    found = classify(text)
+    if flagged:
+        return flagged
+    found = None if run.kind is RunKind.TOOL else classify(text)
     if found is not None:
         return window(text, *found[1])
-    return head(text) if run.failed or flagged else None
+    return head(text) if run.failed or flagged is not None else None
 
 
 def _first_of(

@@ -72,11 +72,13 @@ def analyze(
             files=files,
         )
     )  # fmt: skip
+    on_progress(ProgressEvent(stage="validate", message="checking each fix against the files"))
     result = _result(
         output, chosen, trace, project=project, expected=expected, used=used, findings=findings,
         warnings=warnings, raw=raw, files=files, settings=settings,
         allow_dirty=options.allow_dirty,
     )  # fmt: skip
+    on_progress(ProgressEvent(stage="save", message=f"saving analysis {result.analysis_id}"))
     save_analysis(settings, result, snapshots=raw)
     if options.apply is None:
         return result
