@@ -25,7 +25,10 @@ ROOT = Path(__file__).resolve().parents[1]
 EXPECTED = "should tell the customer the forecast service timed out instead of guessing"
 README_EXPECTED = "should say the weather service is unavailable instead of guessing"
 # Each measured process reports its own peak RSS (KiB on Linux) as its last stderr line.
-_PEAK = "import resource, sys; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)"
+_PEAK = (
+    "import resource, sys\n"
+    "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)"
+)
 _JSON = "import json, sys; json.load(open(sys.argv[1], encoding='utf-8'))\n" + _PEAK
 _CLI = (
     "import sys\nfrom refinery.cli import main\nsys.argv = ['refinery', *sys.argv[1:]]\n"
