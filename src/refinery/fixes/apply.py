@@ -22,14 +22,12 @@ from ..errors import AlreadyApplied, ApplyRefused, InputError
 from ..models.change import Change, ChangedFile, SkippedFix
 from ..models.diagnosis import Hypothesis
 from ..redaction import redact_texts
-from ..store.paths import ensure_state_dir
 from . import git, transaction
 from .edits import PreparedFile, render_diff
 from .journal import IndexEntry, Journal, JournalFile, Operation, sha256_of
 from .plan import Plan, make_plan
 from .undo import undo
 from .validate import DEFAULT_MAX_BYTES
-from .write import apply_lock
 
 __all__ = [
     "ApplyOutcome",
@@ -180,16 +178,9 @@ def apply_ranked(
         allow_dirty=allow_dirty,
         max_bytes=max_bytes,
     )
-    root = settings.repo_root.resolve()
-    with transaction.nothing_written(settings.state_dir):
-        top = git.toplevel(root)
-        git.check_identity(top)
-        ensure_state_dir(settings)
-        where = transaction.Where(top=top, root=root, state_dir=settings.state_dir)
-        with apply_lock(settings.state_dir):
-            transaction.settle_pending(where)
-            chosen, plan, skipped = _choose(hypotheses, rank, root, request)
-            change = None if plan.already_applied else _commit_plan(where, chosen, plan, request)
+    with transaction.locked(settings) as where:
+        chosen, plan, skipped = _choose(hypotheses, rank, where.root, request)
+        change = None if plan.already_applied else _commit_plan(where, chosen, plan, request)
     return ApplyOutcome(rank=chosen.rank, change=change, skipped=skipped)
 
 

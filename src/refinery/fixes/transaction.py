@@ -22,6 +22,7 @@ from ..atomic import sweep_temporaries
 from ..config import Settings
 from ..errors import ApplyRefused, RefineryError
 from ..store import changes as store
+from ..store.paths import ensure_state_dir
 from . import git
 from .journal import (
     IndexEntry,
@@ -56,6 +57,23 @@ class Where:
     """The repository root Refinery works in (paths in the journal are relative to it)."""
     state_dir: Path
     """``.refinery/``."""
+
+
+@contextmanager
+def locked(settings: Settings) -> Iterator[Where]:
+    """The repository, under the apply lock, with any interrupted operation settled first.
+
+    git and disk failures before anything is journalled read as "nothing was written".
+    """
+    root = settings.repo_root.resolve()
+    with nothing_written(settings.state_dir):
+        top = git.toplevel(root)
+        git.check_identity(top)
+        ensure_state_dir(settings)
+        where = Where(top=top, root=root, state_dir=settings.state_dir)
+        with apply_lock(settings.state_dir):
+            settle_pending(where)
+            yield where
 
 
 @contextmanager

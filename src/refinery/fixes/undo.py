@@ -17,30 +17,21 @@ from ..config import Settings
 from ..errors import ApplyRefused, InputError
 from ..models.change import Change, ChangedFile
 from ..store import changes as store
-from ..store.paths import ensure_state_dir
 from . import git, transaction
 from .journal import IndexEntry, Journal, JournalFile, Operation, sha256_of
-from .write import apply_lock
 
 _CHANGE_ID = re.compile(r"^\d{8}T\d{6}-[0-9a-f]{6}$")
 
 
 def undo(change_id: str | None, settings: Settings) -> Change:
     """Revert Refinery's last (or the named) change with a new commit; returns it marked undone."""
-    root = settings.repo_root.resolve()
-    with transaction.nothing_written(settings.state_dir):
-        top = git.toplevel(root)
-        git.check_identity(top)
-        ensure_state_dir(settings)
-        where = transaction.Where(top=top, root=root, state_dir=settings.state_dir)
-        with apply_lock(settings.state_dir):
-            transaction.settle_pending(where)
-            change = _find_change(change_id, where)
-            head = git.head(top)
-            problems = _undo_problems(change, where, head)
-            if problems or head is None:
-                raise ApplyRefused(f"cannot undo change {change.id}: " + "; ".join(problems))
-            return _revert(where, change, head)
+    with transaction.locked(settings) as where:
+        change = _find_change(change_id, where)
+        head = git.head(where.top)
+        problems = _undo_problems(change, where, head)
+        if problems or head is None:
+            raise ApplyRefused(f"cannot undo change {change.id}: " + "; ".join(problems))
+        return _revert(where, change, head)
 
 
 def _revert(where: transaction.Where, change: Change, head: str) -> Change:

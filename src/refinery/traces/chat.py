@@ -181,6 +181,18 @@ def _result_message(part: dict[str, Any]) -> tuple[Message, str | None]:
     return message, ((text or "error") if part.get("is_error") is True else None)
 
 
+def input_output_usage(raw: Any) -> TokenUsage | None:
+    """Token usage written as ``{"input_tokens", "output_tokens"}`` (pydantic-ai, smolagents)."""
+    if not isinstance(raw, dict):
+        return None
+    prompt, completion = raw.get("input_tokens"), raw.get("output_tokens")
+    if not isinstance(prompt, int) or not isinstance(completion, int):
+        return None
+    return TokenUsage(
+        prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
+    )
+
+
 def _opt_str(value: Any) -> str | None:
     return str(value) if value not in (None, "") else None
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import InputError
-from .chat import Step, call_message, conversation_trace
+from .chat import Step, call_message, conversation_trace, input_output_usage
 from .messages import to_text
-from .model import Message, TokenUsage, Trace
+from .model import Message, Trace
 from .sources import TraceFormat, register_format
 
 _KINDS = {"request", "response"}
@@ -113,18 +113,7 @@ def _response_step(
         message=reply,
         index=index,
         model=_text(message.get("model_name")),
-        usage=_usage(message.get("usage")),
-    )
-
-
-def _usage(raw: Any) -> TokenUsage | None:
-    if not isinstance(raw, dict):
-        return None
-    prompt, completion = raw.get("input_tokens"), raw.get("output_tokens")
-    if not isinstance(prompt, int) or not isinstance(completion, int):
-        return None
-    return TokenUsage(
-        prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
+        usage=input_output_usage(message.get("usage")),
     )
 
 

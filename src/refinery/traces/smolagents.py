@@ -15,9 +15,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import InputError
-from .chat import Step, conversation_trace, tool_error
+from .chat import Step, conversation_trace, input_output_usage, tool_error
 from .messages import normalise_message, to_text
-from .model import Message, TokenUsage, ToolCall, Trace
+from .model import Message, ToolCall, Trace
 from .sources import TraceFormat, register_format
 
 _ACTION_KEYS = {"step_number", "model_output_message", "observations", "tool_calls"}
@@ -77,7 +77,7 @@ def _action(raw: dict[str, Any], index: int) -> list[Step]:
     reply = Message(role="assistant", content=text, tool_calls=calls)
     observed = to_text(raw.get("observations"))
     error = tool_error(raw, observed)
-    usage = _usage(raw.get("token_usage"))
+    usage = input_output_usage(raw.get("token_usage"))
     if not calls and not observed:  # a parsing error, a step limit: the model's step failed
         return [Step(message=reply, index=index, usage=usage, error=error)]
     steps = [Step(message=reply, index=index, usage=usage)]
@@ -97,17 +97,6 @@ def _calls(raw: Any) -> tuple[ToolCall, ...]:
         return ()
     found = normalise_message({"role": "assistant", "tool_calls": raw})
     return found.tool_calls if found else ()
-
-
-def _usage(raw: Any) -> TokenUsage | None:
-    if not isinstance(raw, dict):
-        return None
-    prompt, completion = raw.get("input_tokens"), raw.get("output_tokens")
-    if not isinstance(prompt, int) or not isinstance(completion, int):
-        return None
-    return TokenUsage(
-        prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
-    )
 
 
 register_format(TraceFormat(name="smolagents", detect=detect, parse=parse))
