@@ -8,6 +8,7 @@ does. Traces stay in a small in-memory cache: a 50,000-run trace is parsed once,
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import subprocess
 import threading
@@ -116,8 +117,12 @@ class Workspace:
         with self._lock:
             self._traces[key] = trace
             self._traces.move_to_end(key)
-            while len(self._traces) > _TRACE_CACHE:
+            if len(self._traces) > _TRACE_CACHE:
                 self._traces.popitem(last=False)
+                gc.unfreeze()  # let the collector reclaim what the evicted trace leaves behind
+            # A 50,000-run trace is millions of long-lived objects: walking them made a random
+            # request pause for a second. The server process owns its collector: freeze them.
+            gc.freeze()
 
     def projects(self) -> tuple[ProjectSummary, ...]:
         """Saved projects, most recently used first."""
