@@ -103,6 +103,8 @@ def test_readme_example_end_to_end(page: Any, server: tuple[str, Path]) -> None:
     expect = playwright_api.expect
     expect(page.locator(".executive")).to_contain_text("did not follow them")
     expect(page.locator(".step-tool.failed")).to_contain_text("weather API down for Paris")
+    expect(page.locator(".step.divergence")).to_contain_text("It is sunny in Paris.")
+    expect(page.locator(".step.divergence .went-wrong")).to_contain_text("Went wrong here")
     _shot(page, "analysis")
     page.click("text=Fixes")
     first = page.locator("#fix-1")

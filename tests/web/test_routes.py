@@ -160,6 +160,14 @@ def test_the_run_tree_loads_children_on_demand(client: TestClient, token: str) -
     assert client.get(analysis + "/tree", params={"parent": "nope"}).status_code == 400
 
 
+def test_the_analysis_is_served_as_the_json_analyze_prints(client: TestClient, token: str) -> None:
+    analysis = analyse(client, example_form(token))
+    served = client.get(analysis + ".json").json()
+    assert served["analysis_id"] == analysis.rsplit("/", 1)[1]
+    assert served["diagnosis"]["failure_type"] == "instruction_not_followed"
+    assert [h["rank"] for h in served["hypotheses"]] == [1, 2, 3, 4, 5]
+
+
 def test_an_unknown_analysis_is_one_clear_line(client: TestClient) -> None:
     missing = client.get("/analysis/an_000000000000")
     assert missing.status_code == 400

@@ -7,7 +7,7 @@ tree's first level, whatever the trace's size; more steps and deeper levels load
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ...errors import InputError
@@ -43,6 +43,11 @@ async def analysis_page(request: Request) -> Response:
         level=tree_level(trace, None, 0, divergence),
         tab="analysis",
     )
+
+
+async def analysis_json(request: Request) -> Response:
+    """The analysis as ``analyze --json`` prints it: the same model, a third face."""
+    return JSONResponse(_saved(request).result.model_dump(mode="json"))
 
 
 async def timeline_partial(request: Request) -> Response:
@@ -83,6 +88,7 @@ async def run_partial(request: Request) -> Response:
 
 
 ROUTES = [
+    Route("/analysis/{analysis_id}.json", analysis_json),
     Route("/analysis/{analysis_id}", analysis_page),
     Route("/analysis/{analysis_id}/timeline", timeline_partial),
     Route("/analysis/{analysis_id}/tree", tree_partial),
