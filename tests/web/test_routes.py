@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from pathlib import Path
 
+import pytest
 from starlette.testclient import TestClient
+from typer.testing import CliRunner
 from web_support import EXPECTED, analyse, example_form
+
+from refinery.cli import app as cli
 
 
 def _git(repo: Path, *args: str) -> str:
@@ -133,18 +138,18 @@ def test_a_refused_apply_names_the_problem_on_the_card(
     prompt = repo / "weather-agent/prompts/system_prompt.txt"
     prompt.write_text(prompt.read_text() + "\nlocal edit\n")
     card = client.post(analysis + "/fixes/1/apply", headers={"X-CSRF-Token": token}).text
-    assert "Not applied: cannot apply hypothesis 1" in card
-    assert "uncommitted" in card
+    assert "Not applied: cannot apply fix 1" in card
+    assert "changed since the analysis" in card
     assert prompt.read_text().endswith("local edit\n")
 
 
 def test_history_filters_by_project_and_reopens_an_analysis(client: TestClient, token: str) -> None:
     first = analyse(client, example_form(token))
-    analyse(client, {**example_form(token), "trace_path": "xss.json", "project": "xss"})
+    other = analyse(client, {**example_form(token), "trace_path": "xss.json", "project": "xss"})
     weather = client.get("/history", params={"project": "weather"}).text
     assert first in weather
-    assert "xss.json" not in weather
-    assert "xss.json" in client.get("/history").text
+    assert other not in weather
+    assert other in client.get("/history").text
     reopened = client.get(first).text
     assert EXPECTED in reopened
 
@@ -168,7 +173,24 @@ def test_the_analysis_is_served_as_the_json_analyze_prints(client: TestClient, t
     assert [h["rank"] for h in served["hypotheses"]] == [1, 2, 3, 4, 5]
 
 
-def test_an_unknown_analysis_is_one_clear_line(client: TestClient) -> None:
+def test_an_unknown_analysis_is_one_clear_line(client: TestClient, token: str) -> None:
+    analyse(client, example_form(token))
     missing = client.get("/analysis/an_000000000000")
     assert missing.status_code == 400
-    assert "no analysis &#39;an_000000000000&#39;" in missing.text
+    assert "no saved analysis an_000000000000" in missing.text
+
+
+def test_an_analysis_made_on_the_command_line_opens_and_applies_from_the_page(
+    client: TestClient, token: str, repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(repo)
+    files = ["--prompt-files", "weather-agent/prompts/system_prompt.txt"]
+    args = ["analyze", "weather-agent/trace.json", "-p", "weather", "-e", EXPECTED, *files]
+    ran = CliRunner().invoke(cli, [*args, "--provider", "offline", "--json"])
+    analysis_id = json.loads(ran.stdout)["analysis_id"]
+    assert f"/analysis/{analysis_id}" in client.get("/history").text
+    page = client.get(f"/analysis/{analysis_id}").text
+    assert "The instructions cover this, but were not followed" in page
+    assert "which Refinery does not keep" in page
+    applied = client.post(f"/analysis/{analysis_id}/fixes/1/apply", headers={"X-CSRF-Token": token})
+    assert "Applied in commit" in applied.text

@@ -1,9 +1,10 @@
 """The page's view of the library: saved analyses, their traces, projects, files and changes.
 
-Every route goes through a ``Workspace`` so that the storage behind it can change in one place:
-analyses are kept under ``.refinery/ui/analyses/`` with where their trace came from and its token
-report (what reopening needs); applying and undoing call ``refinery.fixes`` exactly as the CLI
-does. Traces stay in a small in-memory cache: a 50,000-run trace is parsed once, not per request.
+Every route goes through a ``Workspace``. Analyses are the pipeline's saved analyses (``analyze``
+saves them; the history store lists them); beside each one the page keeps a small record of where
+its trace is and its token health, which reopening needs. Applying and undoing call the same
+``apply_saved`` and ``undo_change`` as ``refinery apply`` and ``refinery undo``. Traces stay in a
+small in-memory cache: a 50,000-run trace is parsed once, not once per request.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ import hashlib
 import subprocess
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
@@ -23,23 +24,33 @@ from ..analysis.tokens import TokenReport
 from ..config import Settings
 from ..errors import InputError
 from ..models.change import Change
-from ..pipeline import AnalysisResult
+from ..pipeline import (
+    AnalysisResult,
+    AppliedSaved,
+    apply_saved,
+    history,
+    load_analysis,
+    load_attachment,
+    save_attachment,
+    undo_change,
+)
 from ..store.context import ProjectDescription, ProjectSummary, describe_project, list_projects
+from ..store.history import History, HistoryQuery
 from ..traces.model import Trace
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
+ATTACHMENT = "ui"
+"""The name of the page's record beside a saved analysis (``.refinery/analyses/<id>/ui.json``)."""
 _TRACE_CACHE = 3
 _MAX_FILES = 3000
 _SKIPPED_DIRS = {".git", ".refinery", ".venv", "venv", "node_modules", "__pycache__", ".tox"}
 
 
-class SavedAnalysis(BaseModel):
-    """One analysis as the page keeps it: the result, where its trace is, its token report."""
+class TraceRecord(BaseModel):
+    """What the page keeps beside a saved analysis: where its trace is, and its token health."""
 
     model_config = _FROZEN
 
-    result: AnalysisResult
-    """What ``analyze`` returned (the ``--json`` object)."""
     trace_ref: str
     """The trace: a path relative to the repository, or a LangSmith/Langfuse id."""
     source: str | None = None
@@ -48,12 +59,33 @@ class SavedAnalysis(BaseModel):
     """What the person gave: the file's name or the id."""
     tokens: TokenReport | None = None
     """Token health of the trace, computed once when the analysis ran."""
-    created_at: datetime
-    """When the analysis finished (UTC)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SavedAnalysis:
+    """A saved analysis and, when the page made it, where its trace is."""
+
+    result: AnalysisResult
+    record: TraceRecord | None
+
+    @property
+    def trace_name(self) -> str:
+        """The trace as the person named it, else its id."""
+        return self.record.trace_name if self.record else self.result.trace.id
+
+    @property
+    def tokens(self) -> TokenReport | None:
+        """Token health, when the page measured it."""
+        return self.record.tokens if self.record else None
+
+    @property
+    def created_at(self) -> datetime | None:
+        """When the analysis ran."""
+        return self.result.created_at
 
 
 class Workspace:
-    """The repository the page works on, with its saved analyses and a cache of parsed traces."""
+    """The repository the page works on: its saved analyses and a cache of parsed traces."""
 
     def __init__(self, settings: Settings) -> None:
         """Serve ``settings.repo_root``."""
@@ -61,39 +93,24 @@ class Workspace:
         self._traces: OrderedDict[str, Trace] = OrderedDict()
         self._lock = threading.Lock()
 
-    @property
-    def analyses_dir(self) -> Path:
-        """Where the page keeps its analyses."""
-        return self.settings.state_dir / "ui" / "analyses"
-
-    def save(self, saved: SavedAnalysis, trace: Trace) -> None:
-        """Keep an analysis (and its parsed trace in the cache)."""
-        self.analyses_dir.mkdir(parents=True, exist_ok=True)
-        path = self.analyses_dir / f"{saved.result.analysis_id}.json"
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(saved.model_dump_json(), encoding="utf-8")
-        tmp.replace(path)
-        self._remember(saved.result.analysis_id, trace)
+    def keep(self, result: AnalysisResult, record: TraceRecord, trace: Trace) -> None:
+        """Keep where a (saved) analysis' trace is, and the parsed trace in the cache."""
+        save_attachment(self.settings, result.analysis_id, ATTACHMENT, record)
+        self._remember(result.analysis_id, trace)
 
     def load(self, analysis_id: str) -> SavedAnalysis:
-        """A kept analysis; InputError when there is none by that id."""
-        if not analysis_id.replace("_", "").isalnum():
-            raise InputError(f"no analysis {analysis_id!r}", "open one from the history")
-        path = self.analyses_dir / f"{analysis_id}.json"
-        if not path.is_file():
-            raise InputError(f"no analysis {analysis_id!r}", "open one from the history")
-        return SavedAnalysis.model_validate_json(path.read_bytes())
+        """A saved analysis by id or unique prefix; InputError when there is none."""
+        result = load_analysis(self.settings, analysis_id)
+        record = load_attachment(self.settings, result.analysis_id, ATTACHMENT, TraceRecord)
+        return SavedAnalysis(result=result, record=record)
 
-    def analyses(self, project: str | None = None) -> list[SavedAnalysis]:
-        """Kept analyses, newest first, of one project or all."""
-        if not self.analyses_dir.is_dir():
-            return []
-        found = [SavedAnalysis.model_validate_json(p.read_bytes()) for p in self._files()]
-        chosen = [a for a in found if project is None or a.result.project == project]
-        return sorted(chosen, key=lambda a: a.created_at, reverse=True)
+    def history(self, project: str | None = None, limit: int = 200) -> History:
+        """Analyses and changes from the history store, newest first."""
+        return history(self.settings, HistoryQuery(project=project, limit=limit))
 
-    def _files(self) -> Iterable[Path]:
-        return self.analyses_dir.glob("an_*.json")
+    def traceable(self, saved: SavedAnalysis) -> bool:
+        """True when the analysis' trace can be shown: kept by the page, or fetched by id."""
+        return saved.record is not None or saved.result.trace.source in self.remote_sources()
 
     def trace(self, saved: SavedAnalysis) -> Trace:
         """The analysis' trace, parsed once and then served from memory."""
@@ -105,7 +122,12 @@ class Workspace:
                 return cached
         from ..traces.sources import load_trace
 
-        trace = load_trace(self._resolve(saved.trace_ref), self.settings, source=saved.source)
+        record = saved.record
+        ref: str = saved.result.trace.id  # made on the command line: fetched again by id
+        source: str | None = saved.result.trace.source
+        if record is not None:
+            ref, source = self._resolve(record.trace_ref), record.source
+        trace = load_trace(ref, self.settings, source=source)
         self._remember(key, trace)
         return trace
 
@@ -169,50 +191,22 @@ class Workspace:
             found.append("langfuse")
         return tuple(found)
 
-    def changes(self, project: str | None = None) -> list[Change]:
-        """Applied changes, newest first, of one project's analyses or all."""
-        from ..store.changes import list_changes
-
-        changes = list(reversed(list_changes(self.settings.state_dir)))
-        if project is None:
-            return changes
-        ids = {a.result.analysis_id for a in self.analyses(project)}
-        return [c for c in changes if c.analysis_id in ids]
-
     def change_for(self, analysis_id: str, rank: int) -> Change | None:
         """The latest change that applied fix ``rank`` of this analysis."""
-        for change in self.changes():
+        from ..store.changes import list_changes
+
+        for change in reversed(list_changes(self.settings.state_dir)):
             if change.analysis_id == analysis_id and change.hypothesis_rank == rank:
                 return change
         return None
 
-    def apply(self, analysis_id: str, rank: int) -> Change:
-        """Apply fix ``rank`` of a kept analysis: the edits shown, through ``apply_change``."""
-        from ..fixes.apply import apply_change
-
-        result = self.load(analysis_id).result
-        chosen = next((h for h in result.hypotheses if h.rank == rank), None)
-        if chosen is None:
-            raise InputError(f"analysis {analysis_id} has no fix {rank}", "reload the page")
-        context = result.context
-        return apply_change(
-            chosen,
-            analysis_id=result.analysis_id,
-            expected=result.expected,
-            settings=self.settings,
-            allowed_files=[*context.prompt_files, *context.eval_files, *context.config_files],
-        )
+    def apply(self, analysis_id: str, rank: int) -> AppliedSaved:
+        """Apply fix ``rank`` of a saved analysis as ``refinery apply ID N`` does."""
+        return apply_saved(self.settings, analysis_id, rank)
 
     def undo(self, change_id: str) -> Change:
-        """Revert an applied change, through the same ``undo`` as ``refinery undo``."""
-        from ..fixes.apply import undo
-
-        return undo(change_id, self.settings)
-
-
-def now() -> datetime:
-    """The current time in UTC."""
-    return datetime.now(UTC)
+        """Revert an applied change as ``refinery undo`` does."""
+        return undo_change(self.settings, change_id)
 
 
 def _git_files(root: Path) -> list[str] | None:

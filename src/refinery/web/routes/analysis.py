@@ -6,6 +6,8 @@ tree's first level, whatever the trace's size; more steps and deeper levels load
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -29,19 +31,20 @@ def _int(request: Request, name: str) -> int:
 
 
 async def analysis_page(request: Request) -> Response:
-    """The Analysis page."""
+    """The Analysis page (without the conversation when its trace cannot be had again)."""
+    ws = workspace(request)
     saved = _saved(request)
-    trace = workspace(request).trace(saved)
     diagnosis = saved.result.diagnosis
-    divergence = diagnosis.divergence.run_id if diagnosis.divergence else None
+    views: dict[str, Any] = {"page": None, "level": None}
+    if ws.traceable(saved):
+        trace = ws.trace(saved)
+        divergence = diagnosis.divergence.run_id if diagnosis.divergence else None
+        views = {
+            "page": timeline_page(trace, diagnosis, _int(request, "start")),
+            "level": tree_level(trace, None, 0, divergence),
+        }
     return render(
-        request,
-        "analysis.html",
-        saved=saved,
-        result=saved.result,
-        page=timeline_page(trace, diagnosis, _int(request, "start")),
-        level=tree_level(trace, None, 0, divergence),
-        tab="analysis",
+        request, "analysis.html", saved=saved, result=saved.result, tab="analysis", **views
     )
 
 

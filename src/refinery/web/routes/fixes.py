@@ -53,10 +53,11 @@ async def apply_fix(request: Request) -> Response:
     saved = ws.load(request.path_params["analysis_id"])
     hypothesis = _hypothesis(saved, request.path_params["rank"])
     try:
-        change = ws.apply(saved.result.analysis_id, hypothesis.rank)
+        applied = ws.apply(saved.result.analysis_id, hypothesis.rank)
     except ApplyRefused as exc:
         return _card_response(request, ws, saved, hypothesis, f"Not applied: {exc}")
-    return _card_response(request, ws, saved, hypothesis, _applied(change))
+    message = " ".join((_applied(applied.change), *applied.notes))
+    return _card_response(request, ws, saved, hypothesis, message)
 
 
 async def undo_change(request: Request) -> Response:

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ...store.history import AnalysisEntry, ChangeEntry
 from ..pages import render, workspace
 
 
@@ -17,17 +18,14 @@ async def history_page(request: Request) -> Response:
     """The History page."""
     ws = workspace(request)
     project = request.query_params.get("project") or None
-    analyses = ws.analyses(project)
-    every = ws.analyses()
-    titles = {a.result.analysis_id: a for a in every}
+    entries = ws.history(project).entries
     return render(
         request,
         "history.html",
         project=project,
-        projects=sorted({a.result.project for a in every}),
-        analyses=analyses,
-        changes=ws.changes(project),
-        by_id=titles,
+        projects=sorted({p.name for p in ws.projects()} | {project or ""} - {""}),
+        analyses=[e for e in entries if isinstance(e, AnalysisEntry)],
+        changes=[e for e in entries if isinstance(e, ChangeEntry)],
         tab="history",
     )
 

@@ -23,7 +23,7 @@ from ...progress import OnProgress, ProgressEvent
 from ..jobs import Job, Work
 from ..pages import render, workspace
 from ..security import checked_form
-from ..state import SavedAnalysis, Workspace, now
+from ..state import TraceRecord, Workspace
 
 _TRACE_SUFFIXES = (".json", ".jsonl")
 _POLL_SECONDS = 0.1
@@ -149,10 +149,9 @@ def run_analysis(ws: Workspace, wanted: _Request, on_progress: OnProgress) -> st
                      settings=ws.settings, options=AnalyzeOptions(context=context),
                      on_progress=on_progress)  # fmt: skip
     on_progress(ProgressEvent(stage="tokens", message="measuring token health"))
-    saved = SavedAnalysis(result=result, trace_ref=wanted.trace_ref, source=wanted.source,
-                          trace_name=wanted.trace_name, tokens=analyse_tokens(trace),
-                          created_at=now())  # fmt: skip
-    ws.save(saved, trace)
+    record = TraceRecord(trace_ref=wanted.trace_ref, source=wanted.source,
+                         trace_name=wanted.trace_name, tokens=analyse_tokens(trace))  # fmt: skip
+    ws.keep(result, record, trace)
     return result.analysis_id
 
 
