@@ -194,3 +194,39 @@ def test_an_analysis_made_on_the_command_line_opens_and_applies_from_the_page(
     assert "which Refinery does not keep" in page
     applied = client.post(f"/analysis/{analysis_id}/fixes/1/apply", headers={"X-CSRF-Token": token})
     assert "Applied in commit" in applied.text
+
+
+def _long_transcript(turns: int, failing: int) -> dict[str, object]:
+    messages: list[dict[str, object]] = [
+        {"role": "system", "content": "You are an order assistant. If a lookup fails, say so."},
+        {"role": "user", "content": f"Where are my {turns} orders?"},
+    ]
+    for i in range(turns):
+        call = {"name": "lookup_order", "arguments": json.dumps({"order": i})}
+        messages.append(
+            {
+                "role": "assistant",
+                "content": "",
+                "tool_calls": [{"id": f"c{i}", "type": "function", "function": call}],
+            }
+        )
+        result = "Error: 503 upstream timeout" if i == failing else f"order {i}: shipped"
+        messages.append({"role": "tool", "tool_call_id": f"c{i}", "content": result})
+    messages.append({"role": "assistant", "content": f"All {turns} orders have shipped."})
+    return {"messages": messages}
+
+
+def test_a_divergence_beyond_the_first_page_is_one_click_away(
+    client: TestClient, token: str, repo: Path
+) -> None:
+    (repo / "long.json").write_text(json.dumps(_long_transcript(100, failing=80)))
+    analysis = analyse(client, {**example_form(token), "trace_path": "long.json", "project": "o"})
+    page = client.get(analysis).text
+    assert "Show the next steps (60 of 204 shown so far)" in page
+    assert not re.search(r'class="step [^"]*divergence"', page)
+    jump = re.search(r'href="#step-([\w-]+)" class="jump" data-start="(\d+)"', page)
+    assert jump, "the summary links to the divergence step"
+    window = client.get(f"{analysis}/timeline", params={"start": jump[2]}).text
+    marked = re.search(r'class="step [^"]*divergence"\s+id="step-([\w-]+)"', window)
+    assert marked and marked[1] == jump[1]
+    assert "Show earlier steps" in window
