@@ -54,3 +54,17 @@ def test_ui_serves_the_start_page_to_its_own_host_only(git_repo: Path, host: str
     assert f"at {address}" in err
     warned = f"warning: --host {host} makes the page reachable from other machines" in err
     assert warned == (host is not None)
+
+
+def test_ui_on_a_taken_port_says_so_in_one_line(git_repo: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        process = _serve(git_repo, "--port", str(port))
+        _, err = process.communicate(timeout=30)
+    assert process.returncode == 2
+    assert err.strip().splitlines() == [
+        f"error: cannot listen on 127.0.0.1:{port}: Address already in use: "
+        "choose another with --port N"
+    ]

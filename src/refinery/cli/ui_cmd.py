@@ -35,6 +35,7 @@ def ui_command(
             "can reach it can analyse traces and apply changes to this repository",
             err=True,
         )
+    _check_free(bind, port)
     settings = load_settings()
     url = f"http://{'[' + bind + ']' if ':' in bind else bind}:{port}/"
     typer.echo(f"Refinery is serving {settings.repo_root} at {url} (Ctrl+C to stop)", err=True)
@@ -43,3 +44,20 @@ def ui_command(
     uvicorn.run(
         create_app(settings, host=bind, port=port), host=bind, port=port, log_level="warning"
     )
+
+
+def _check_free(host: str, port: int) -> None:
+    """One clear line when the address is taken, instead of the server's traceback."""
+    import socket
+
+    from ..errors import InputError
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise InputError(
+                f"cannot listen on {host}:{port}: {exc.strerror}", "choose another with --port N"
+            ) from exc
