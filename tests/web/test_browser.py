@@ -158,3 +158,11 @@ def test_keyboard_walks_through_the_fixes(page: Any, server: tuple[str, Path]) -
     expect(page.locator("#fix-2 details.diff-box")).to_have_attribute("open", "")
     page.keyboard.press("ArrowUp")
     expect(page.locator("#fix-1")).to_be_focused()
+
+
+def test_a_failed_partial_update_shows_its_reason(page: Any, server: tuple[str, Path]) -> None:
+    base, _ = server
+    _analyse(page, base, "xss.json", "xss")
+    page.evaluate("htmx.ajax('GET', location.pathname + '/tree?parent=nope', '#timeline')")
+    toast = page.locator("#toast")
+    playwright_api.expect(toast).to_have_text("no run 'nope' in this trace: reload the page")

@@ -100,7 +100,18 @@
     }
   }
 
+  // A failed partial update must never look like nothing happened: show the server's one line.
+  function onResponseError(e) {
+    var xhr = e.detail.xhr;
+    var doc = new DOMParser().parseFromString(xhr.responseText || "", "text/html");
+    var line = doc.querySelector(".error-line");
+    var toast = document.getElementById("toast");
+    toast.textContent = line ? line.textContent : "The server answered " + xhr.status + ".";
+    toast.hidden = false;
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    document.body.addEventListener("htmx:responseError", onResponseError);
     var box = document.querySelector("[data-events]");
     if (box) { follow(box); }
     document.addEventListener("keydown", onKey);
