@@ -1,8 +1,8 @@
 """Jobs: long work (an analysis) running in a thread while the page shows its progress.
 
 A job collects the library's ``ProgressEvent``s as they come; the progress page reads them through
-server-sent events from any index, so a reconnecting browser misses nothing. A job ends with an
-analysis id or with the one-line message of the error that stopped it.
+server-sent events from any index, so a reconnecting browser misses nothing. A job ends with the
+page to open next or with the one-line message of the error that stopped it.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from ..errors import RefineryError
 from ..progress import OnProgress, ProgressEvent
 
 Work = Callable[[OnProgress], str]
-"""The work: given a progress callback, returns the analysis id it produced."""
+"""The work: given a progress callback, returns the path of the page that shows its result."""
 
 
 @dataclass(kw_only=True)
@@ -26,14 +26,14 @@ class Job:
     id: str
     title: str
     events: list[ProgressEvent] = field(default_factory=list)
-    analysis_id: str | None = None
+    url: str | None = None
     error: str | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def finished(self) -> bool:
         """True once the work returned or failed."""
-        return self.analysis_id is not None or self.error is not None
+        return self.url is not None or self.error is not None
 
     def report(self, event: ProgressEvent) -> None:
         """The ``on_progress`` callback handed to the library."""
@@ -67,13 +67,13 @@ class Jobs:
 
 def _run(job: Job, work: Work) -> None:
     try:
-        analysis_id = work(job.report)
+        url = work(job.report)
     except RefineryError as exc:
         outcome: dict[str, str] = {"error": str(exc)}
     except Exception as exc:  # the page must end, never spin forever: report and stop
         outcome = {"error": f"unexpected {type(exc).__name__}: {exc}"}
     else:
-        outcome = {"analysis_id": analysis_id}
+        outcome = {"url": url}
     with job.lock:
-        job.analysis_id = outcome.get("analysis_id")
+        job.url = outcome.get("url")
         job.error = outcome.get("error")

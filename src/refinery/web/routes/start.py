@@ -123,7 +123,7 @@ def _text(form: FormData, name: str) -> str:
 
 def _work(ws: Workspace, wanted: _Request) -> Work:
     def work(on_progress: OnProgress) -> str:
-        return run_analysis(ws, wanted, on_progress)
+        return f"/analysis/{run_analysis(ws, wanted, on_progress)}"
 
     return work
 
@@ -187,7 +187,7 @@ async def _events(request: Request, job: Job) -> AsyncIterator[str]:
 def _final(job: Job) -> str:
     if job.error is not None:
         return _sse("failed", {"message": job.error})
-    return _sse("done", {"url": f"/analysis/{job.analysis_id}"})
+    return _sse("done", {"url": job.url or "/"})
 
 
 def _sse(event: str, data: dict[str, str]) -> str:
