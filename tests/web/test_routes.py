@@ -8,11 +8,14 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from markupsafe import escape
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 from web_support import EXPECTED, analyse, example_form
 
 from refinery.cli import app as cli
+from refinery.models.diagnosis import FailureType, Level
+from refinery.web.words import CONFIDENCE_WORDS, FAILURE_WORDS
 
 
 def _git(repo: Path, *args: str) -> str:
@@ -44,8 +47,11 @@ def test_analysis_streams_its_stages_then_shows_the_summary_first(
     assert (
         page.index("What happened") < page.index("Kind of failure") < page.index("The conversation")
     )
-    assert "The instructions cover this, but were not followed" in page
-    assert "Fairly sure" in page
+    served = client.get(re.search(r'"url": "([^"]+)"', events)[1] + ".json").json()  # type: ignore[index]
+    diagnosis = served["diagnosis"]
+    assert FAILURE_WORDS[FailureType(diagnosis["failure_type"])] in page
+    assert CONFIDENCE_WORDS[Level(diagnosis["confidence"])] in page
+    assert escape(diagnosis["executive_summary"]) in page
     assert '<mark class="quote">It is sunny in Paris.</mark>' in page
 
 
@@ -117,18 +123,20 @@ def test_a_trace_with_script_and_javascript_links_renders_as_text(
 
 def test_apply_then_undo_go_through_git(client: TestClient, token: str, repo: Path) -> None:
     analysis = analyse(client, example_form(token))
+    best = client.get(analysis + ".json").json()["hypotheses"][0]
+    edit = best["edits"][0]
+    added = edit["replace"].strip().splitlines()[-1]
     fixes = client.get(analysis + "/fixes").text
-    assert "Refinery: Restate the ignored rule as a MUST at the end of the prompt" in fixes
+    assert escape(f"Refinery: {best['title']}") in fixes
     applied = client.post(analysis + "/fixes/1/apply", headers={"X-CSRF-Token": token}).text
     assert "Applied in commit" in applied
-    prompt = (repo / "weather-agent/prompts/system_prompt.txt").read_text()
-    assert "You MUST say the weather service is unavailable" in prompt
-    assert _git(repo, "log", "-1", "--format=%s").strip().startswith("Refinery: Restate")
+    assert added in (repo / edit["file"]).read_text()
+    assert _git(repo, "log", "-1", "--format=%s").strip() == f"Refinery: {best['title']}"
     change_id = re.search(r"/changes/([^/]+)/undo", applied)[1]  # type: ignore[index]
     form = {"analysis": analysis.rsplit("/", 1)[1], "rank": "1"}
     undone = client.post(f"/changes/{change_id}/undo", data=form, headers={"X-CSRF-Token": token})
     assert "Undone: the files are back as they were" in undone.text
-    assert "You MUST" not in (repo / "weather-agent/prompts/system_prompt.txt").read_text()
+    assert added not in (repo / edit["file"]).read_text()
 
 
 def test_a_refused_apply_names_the_problem_on_the_card(
