@@ -24,7 +24,7 @@ from ..errors import ApplyRefused, RefineryError
 from . import words
 from .jobs import Jobs
 from .pages import render
-from .routes import analysis, fixes, history, start
+from .routes import analysis, fixes, history, start, verify
 from .security import CSRF_FIELD, HostGuard, allowed_hosts, new_token
 from .state import Workspace
 
@@ -39,6 +39,7 @@ def create_app(settings: Settings, *, host: str = "127.0.0.1", port: int = 8765)
             *analysis.ROUTES,
             *fixes.ROUTES,
             *history.ROUTES,
+            *verify.ROUTES,
             Mount("/static", StaticFiles(directory=_HERE / "static"), name="static"),
         ],
         middleware=[Middleware(HostGuard, hosts=allowed_hosts(host, port))],

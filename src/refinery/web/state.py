@@ -24,6 +24,7 @@ from ..analysis.tokens import TokenReport
 from ..config import Settings
 from ..errors import InputError
 from ..models.change import Change
+from ..models.verification import VerificationReport
 from ..pipeline import (
     AnalysisResult,
     AppliedSaved,
@@ -190,6 +191,18 @@ class Workspace:
         if self.settings.key("LANGFUSE_PUBLIC_KEY") and self.settings.key("LANGFUSE_SECRET_KEY"):
             found.append("langfuse")
         return tuple(found)
+
+    def can_verify(self, saved: SavedAnalysis) -> bool:
+        """True when an LLM key is configured and the analysis' trace can be had again."""
+        from ..llm.provider import detect_provider
+
+        return detect_provider(self.settings) is not None and self.traceable(saved)
+
+    def verification(self, analysis_id: str) -> VerificationReport | None:
+        """The verification kept beside an analysis, if it was verified."""
+        from ..verify.saved import load_verification
+
+        return load_verification(self.settings, analysis_id)
 
     def change_for(self, analysis_id: str, rank: int) -> Change | None:
         """The latest change that applied fix ``rank`` of this analysis."""

@@ -25,10 +25,13 @@ async def fixes_page(request: Request) -> Response:
     """The Fixes page."""
     ws = workspace(request)
     saved = ws.load(request.path_params["analysis_id"])
-    cards = [_card(ws, saved, h) for h in saved.result.hypotheses]
+    report = ws.verification(saved.result.analysis_id)
+    order = {rank: i for i, rank in enumerate(report.ranking)} if report else {}
+    ranked = sorted(saved.result.hypotheses, key=lambda h: (order.get(h.rank, len(order)), h.rank))
+    cards = [_card(ws, saved, h) for h in ranked]
     return render(
         request, "fixes.html", saved=saved, result=saved.result, cards=cards, tab="fixes",
-        branch=_branch(ws),
+        branch=_branch(ws), report=report, can_verify=ws.can_verify(saved),
     )  # fmt: skip
 
 
@@ -36,7 +39,10 @@ def _card(
     ws: Workspace, saved: SavedAnalysis, hypothesis: Hypothesis, message: str | None = None
 ) -> dict[str, object]:
     diff = saved.result.diffs.get(hypothesis.rank, "")
+    report = ws.verification(saved.result.analysis_id)
+    verified = [f for f in report.fixes if f.rank == hypothesis.rank] if report else []
     return {
+        "verified": verified[0] if verified else None,
         "h": hypothesis,
         "files": sorted({edit.file for edit in hypothesis.edits}),
         "diff": side_by_side(diff),
