@@ -31,7 +31,7 @@ _MAX_UPLOAD = 512 * 1024 * 1024
 
 
 @dataclass(frozen=True, kw_only=True)
-class _Request:
+class _Choices:
     project: str
     expected: str
     trace_ref: str
@@ -83,7 +83,7 @@ async def create_analysis(request: Request) -> Response:
     return RedirectResponse(f"/jobs/{job.id}", status_code=303)
 
 
-async def _read(ws: Workspace, form: FormData) -> _Request:
+async def _read(ws: Workspace, form: FormData) -> _Choices:
     project, expected = _text(form, "project"), _text(form, "expected")
     if not project or not expected:
         raise InputError("a project and the expected behaviour are both needed", "fill them in")
@@ -93,7 +93,7 @@ async def _read(ws: Workspace, form: FormData) -> _Request:
     if outside:
         raise InputError(f"not a file of this repository: {outside[0]}", "pick from the list")
     ref, name, source = await _trace(ws, form, files)
-    return _Request(project=project, expected=expected, trace_ref=ref, trace_name=name,
+    return _Choices(project=project, expected=expected, trace_ref=ref, trace_name=name,
                     source=source, prompts=lists["prompt"], evals=lists["eval"],
                     configs=lists["config"])  # fmt: skip
 
@@ -121,14 +121,14 @@ def _text(form: FormData, name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def _work(ws: Workspace, wanted: _Request) -> Work:
+def _work(ws: Workspace, wanted: _Choices) -> Work:
     def work(on_progress: OnProgress) -> str:
         return f"/analysis/{run_analysis(ws, wanted, on_progress)}"
 
     return work
 
 
-def run_analysis(ws: Workspace, wanted: _Request, on_progress: OnProgress) -> str:
+def run_analysis(ws: Workspace, wanted: _Choices, on_progress: OnProgress) -> str:
     """Load, analyse, measure token health and keep the analysis; its id."""
     from ...analysis.tokens import analyse_tokens
     from ...pipeline import AnalyzeOptions, ContextRequest, analyze
