@@ -3,8 +3,8 @@
 Layers, lowest first: the base modules and shared models; ``knowledge`` and ``traces``; ``store``
 (it reads traces to extract files from them); ``fixes`` and ``llm``; ``analysis`` (its LLM analyser
 drives a provider and checks edits with ``fixes``); ``pipeline``; ``verify`` (it replays a saved
-analysis' fixes); ``cli`` and ``web``. Imports inside functions count too: a lazy import is still a
-dependency.
+analysis' fixes); ``web``; ``cli`` (``refinery ui`` starts the web page). Imports inside functions
+count too: a lazy import is still a dependency.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ LAYERS = {
     "analysis": 5,
     "pipeline": 6,
     "verify": 7,
-    **dict.fromkeys(("cli", "web"), 8),
+    "web": 8,
+    "cli": 9,
 }
 
 

@@ -18,6 +18,7 @@ from . import (  # noqa: F401  (each module registers its commands)
     history_cmd,
     show_cmd,
     token_analysis,
+    ui_cmd,
     undo_cmd,
     verify_cmd,
 )
