@@ -160,7 +160,7 @@ def _first_failure(trace: Trace, steps: list[Run], findings: Sequence[Finding]) 
         excerpt = _failure_excerpt(run, flagged.get(run.id))
         if excerpt is None:
             continue
-        what = f"{_speaker(run)} failed: {error_excerpt(excerpt)[:160]}"
+        what = f"{_speaker(run)} failed: {_first_line(excerpt)}"
         issuer = next((s for s in reversed(steps[:index]) if _is_agent_turn(s)), None)
         if issuer is not None and _CODE_FAILURE.search(excerpt) and _ran_code(issuer, run):
             turn: Run | None = issuer
@@ -172,6 +172,12 @@ def _first_failure(trace: Trace, steps: list[Run], findings: Sequence[Finding]) 
             return Candidate(run=run, reason=what, quote=excerpt)
         return Candidate(run=turn, reason=reason, quote=head(turn.output_text))
     return None
+
+
+def _first_line(excerpt: str) -> str:
+    """The error's own words: the first line, without a traceback header glued to it."""
+    line = error_excerpt(excerpt).split("Traceback (most recent call last)")[0].strip()
+    return (line or error_excerpt(excerpt))[:160]
 
 
 def _ran_code(issuer: Run, executor: Run) -> bool:
