@@ -69,41 +69,66 @@ def replace_span(path: str, content: str, start: int, end: int, new: str) -> Edi
     return Edit(file=path, search=search, replace=content[s:start] + new + content[end:e])
 
 
-def prompt_end_edit(path: str, content: str, rule: str) -> Edit | None:
-    """An edit appending ``rule`` to the end of the prompt the file holds, or None."""
+def prompt_end_edit(path: str, content: str, rule: str, *, joined: bool = False) -> Edit | None:
+    """An edit appending ``rule`` to the end of the prompt the file holds, or None.
+
+    ``joined``: the rule is the next item of the prompt's final list, so it follows on the next
+    line instead of after a blank line.
+    """
     suffix = PurePath(path).suffix.lower()
+    sep = "\n" if joined else "\n\n"
     if suffix == ".py":
-        edit = _python_edit(path, content, rule)
+        edit = _python_edit(path, content, rule, sep)
     elif suffix == ".json":
-        edit = _json_edit(path, content, rule)
+        edit = _json_edit(path, content, rule, sep)
     elif suffix in (".yaml", ".yml"):
-        edit = _yaml_edit(path, content, rule)
+        edit = _yaml_edit(path, content, rule, sep)
     elif suffix in (".toml", ".jsonl", ".csv", ".ini", ".cfg"):
         edit = None
     else:
-        edit = _text_edit(path, content, rule)
+        edit = _text_edit(path, content, rule, sep)
     if edit is None or not parses(path, apply_edit(content, edit)):
         return None
     return edit
 
 
-def _text_edit(path: str, content: str, rule: str) -> Edit | None:
+def prompt_target(path: str, content: str) -> str:
+    """The prompt text ``prompt_end_edit`` appends to: the string constant or field it edits."""
+    suffix = PurePath(path).suffix.lower()
+    try:
+        if suffix == ".py":
+            node = _python_prompt(ast.parse(content))
+            return str(node.value) if node is not None else ""
+        if suffix in (".json", ".yaml", ".yml"):
+            data = json.loads(content) if suffix == ".json" else yaml.safe_load(content)
+            fields = prompt_fields(data)
+            return fields[0].value if fields else ""
+    except (SyntaxError, ValueError, yaml.YAMLError):
+        return ""
+    return content
+
+
+def _text_edit(path: str, content: str, rule: str, sep: str) -> Edit | None:
     body = content.rstrip()
     if not body:
         return None
-    return replace_span(path, content, len(body), len(body), "\n\n" + rule)
+    return replace_span(path, content, len(body), len(body), sep + rule)
 
 
-def _python_edit(path: str, content: str, rule: str) -> Edit | None:
+def _python_edit(path: str, content: str, rule: str, sep: str) -> Edit | None:
     try:
-        tree = ast.parse(content)
+        node = _python_prompt(ast.parse(content))
     except SyntaxError:
         return None
-    nodes = sorted(_python_prompts(tree), key=lambda item: item[0], reverse=True)
-    if not nodes:
+    if node is None:
         return None
-    start, end = node_span(content, nodes[0][1])
-    return _literal_insert(path, content, start, end, rule)
+    start, end = node_span(content, node)
+    return _literal_insert(path, content, (start, end), rule, sep)
+
+
+def _python_prompt(tree: ast.AST) -> ast.Constant | None:
+    nodes = sorted(_python_prompts(tree), key=lambda item: item[0], reverse=True)
+    return nodes[0][1] if nodes else None
 
 
 def _python_prompts(tree: ast.AST) -> Iterator[tuple[tuple[int, int], ast.Constant]]:
@@ -160,7 +185,10 @@ def node_span(content: str, node: ast.expr | ast.stmt) -> tuple[int, int]:
     return offset(node.lineno, node.col_offset), offset(node.end_lineno, node.end_col_offset)
 
 
-def _literal_insert(path: str, content: str, start: int, end: int, rule: str) -> Edit | None:
+def _literal_insert(
+    path: str, content: str, span: tuple[int, int], rule: str, sep: str
+) -> Edit | None:
+    start, end = span
     token = _last_string_token(content[start:end])
     if token is None:
         return None
@@ -171,12 +199,16 @@ def _literal_insert(path: str, content: str, start: int, end: int, rule: str) ->
     text = _py_escape(rule, quote[0], raw=raw, triple=len(quote) == 3)
     pos = end - len(quote)
     if len(quote) == 1:
-        return replace_span(path, content, pos, pos, (" " if raw else "\\n\\n") + text)
+        gap = " " if raw else sep.replace("\n", "\\n")
+        if not raw and sep == "\n" and content[:pos].endswith("\\n"):
+            return replace_span(path, content, pos, pos, text + "\\n")
+        return replace_span(path, content, pos, pos, gap + text)
     tail = content[content.rfind("\n", start, pos) + 1 : pos]
     if "\n" in content[start:pos] and not tail.strip():
         line_start = pos - len(tail)
-        return replace_span(path, content, line_start, line_start, f"{tail}{text}\n")
-    return replace_span(path, content, pos, pos, "\n\n" + text)
+        indent = "" if sep == "\n" else tail
+        return replace_span(path, content, line_start, line_start, f"{indent}{text}\n")
+    return replace_span(path, content, pos, pos, sep + text)
 
 
 def _last_string_token(segment: str) -> str | None:
@@ -196,7 +228,7 @@ def _py_escape(rule: str, quote: str, *, raw: bool, triple: bool) -> str:
     return escaped if triple else escaped.replace("\n", "\\n")
 
 
-def _json_edit(path: str, content: str, rule: str) -> Edit | None:
+def _json_edit(path: str, content: str, rule: str, sep: str) -> Edit | None:
     try:
         data = json.loads(content)
     except ValueError:
@@ -206,12 +238,13 @@ def _json_edit(path: str, content: str, rule: str) -> Edit | None:
         for match in re.finditer(rf'"{re.escape(field.key)}"\s*:\s*"', content):
             value, end = decoder.raw_decode(content, match.end() - 1)
             if value == field.value:
-                addition = json.dumps("\n\n" + rule, ensure_ascii=False)[1:-1]
+                text = rule + "\n" if sep == "\n" and value.endswith("\n") else sep + rule
+                addition = json.dumps(text, ensure_ascii=False)[1:-1]
                 return replace_span(path, content, end - 1, end - 1, addition)
     return None
 
 
-def _yaml_edit(path: str, content: str, rule: str) -> Edit | None:
+def _yaml_edit(path: str, content: str, rule: str, sep: str) -> Edit | None:
     try:
         data = yaml.safe_load(content)
     except yaml.YAMLError:
@@ -219,16 +252,18 @@ def _yaml_edit(path: str, content: str, rule: str) -> Edit | None:
     for field in prompt_fields(data):
         pattern = rf"^([ \t]*(?:- +)?)[\"']?{re.escape(field.key)}[\"']?[ \t]*:[ \t]*(.*)$"
         for match in re.finditer(pattern, content, re.M):
-            edit = _yaml_field_edit(path, content, match, field.value, rule)
+            edit = _yaml_field_edit(path, content, match, field.value, rule, sep)
             if edit is not None and _holds(yaml.safe_load(apply_edit(content, edit)), field, rule):
                 return edit
     return None
 
 
-def _yaml_field_edit(path: str, content: str, match: re.Match[str], value: str, rule: str) -> Edit:
+def _yaml_field_edit(
+    path: str, content: str, match: re.Match[str], value: str, rule: str, sep: str
+) -> Edit:
     rest = match.group(2)
     if not _BLOCK.match(rest):
-        new = json.dumps(value.rstrip("\n") + "\n\n" + rule, ensure_ascii=False)
+        new = json.dumps(value.rstrip("\n") + sep + rule, ensure_ascii=False)
         return replace_span(path, content, match.start(2), match.end(2), new)
     key_col = len(match.group(1))
     pos, indent = match.end(), " " * (key_col + 2)

@@ -19,9 +19,10 @@ from ...models.diagnosis import Edit, FailureType, Hypothesis, Level
 from ...redaction import redact_texts
 from ..analyser import ContextFile, FileRole
 from ..structured import prompt_text
-from .edit_targets import config_edit, prompt_end_edit
+from .edit_targets import config_edit, prompt_end_edit, prompt_target
 from .eval_targets import eval_case_edit
 from .rule_text import lower_first, readability_problems
+from .voice import Fitted, fitted, prompt_voice
 
 _RISK_COST = {Level.LOW: 0, Level.MEDIUM: 1, Level.HIGH: 3}
 _RISK_REASON = {
@@ -142,21 +143,37 @@ def _edits(plan: Plan, pattern: Pattern) -> tuple[tuple[Edit, ...], tuple[str, .
     if pattern.config is not None:
         return _config_edits(plan, pattern)
     restates = Trait.EXISTING_RULE in pattern.requires
-    return (*_prompt_edits(plan, pattern.render(plan.slots), restates), "")
+    return (*_prompt_edits(plan, pattern, restates), "")
 
 
 def _prompt_edits(
-    plan: Plan, text: str, restates: bool = False
+    plan: Plan, pattern: Pattern, restates: bool = False
 ) -> tuple[tuple[Edit, ...], tuple[str, ...]]:
     prompts = _ordered_prompts(plan, restates)
     if not prompts:
         return (), ("no prompt files in the project's context: pass --prompt-files",)
+    text = pattern.render(plan.slots)
     for file in prompts:
-        edit = prompt_end_edit(file.path, file.content, text)
+        fit = _in_voice(plan, text, prompt_target(file.path, file.content), person=not restates)
+        edit = prompt_end_edit(file.path, file.content, fit.text, joined=fit.joined)
+        if edit is None and fit.text != text:
+            edit = prompt_end_edit(file.path, file.content, text)
         if edit is not None:
             return (edit,), ()
     names = ", ".join(f.path for f in prompts)
     return (), (f"no editable prompt text found in {names}: pass the file holding the prompt",)
+
+
+def _in_voice(plan: Plan, text: str, prompt: str, *, person: bool) -> Fitted:
+    """``text`` in the voice of ``prompt`` (its person and list style), still readable.
+
+    A restated rule keeps its wording: it quotes the prompt.
+    """
+
+    def readable(candidate: str) -> bool:
+        return not readability_problems(candidate, plan.expected, plan.case_text, plan.run_ids)
+
+    return fitted(text, prompt_voice(prompt), readable, person=person)
 
 
 def _ordered_prompts(plan: Plan, restates: bool = False) -> list[ContextFile]:
