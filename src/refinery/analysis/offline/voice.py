@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 
 from ...knowledge.words import word_pattern
 from .rule_text import lower_first
@@ -38,9 +39,6 @@ _ADVERBS = frozenset(
      "often", "usually", "first", "then", "now"}
 )  # fmt: skip
 _THIRD_VERBS = _MODALS | {"never", "always", "only", "is", "does", "has", "needs"}
-_NOUN_SUBJECT = re.compile(
-    r"^(?P<subj>(?:[Tt]he|[Tt]his|[Oo]ur)\s+(?:[A-Z][\w-]*\s+)?(?P<noun>\w+))"
-)
 _NAME_SUBJECT = re.compile(r"^(?P<subj>[A-Z][a-z][\w-]*)(?=\s)")
 _AUX = {
     "are": "is", "were": "was", "have": "has", "do": "does", "don't": "doesn't",
@@ -331,17 +329,30 @@ def _third_person(sentences: list[str]) -> tuple[str, str]:
 
 def _subject_of(sentence: str) -> tuple[str, str]:
     """("the assistant", "must") for "The assistant must ..."; ("", "") when not third person."""
-    noun = _NOUN_SUBJECT.match(sentence)
-    if noun and word_pattern("agent_nouns").fullmatch(noun.group("noun")):
+    noun = _noun_subject().match(sentence)
+    if noun:
         subject, end = lower_first(noun.group("subj")), noun.end()
     else:
         name = _NAME_SUBJECT.match(sentence)
-        if name is None or word_pattern("not_names").fullmatch(name.group("subj")):
+        if name is None or not _a_name(name.group("subj")):
             return "", ""
         subject, end = name.group("subj"), name.end()
     verb = _first_word(sentence[end:]).lower()
     is_verb = verb in _THIRD_VERBS or (verb.endswith("s") and not verb.endswith("ss"))
     return (subject, verb) if is_verb else ("", "")
+
+
+@cache
+def _noun_subject() -> re.Pattern[str]:
+    """ "The assistant", "The support agent", "Our Acme bot": a determiner and an agent noun."""
+    nouns = word_pattern("agent_nouns").pattern
+    return re.compile(rf"^(?P<subj>(?:[Tt]he|[Tt]his|[Oo]ur)\s+(?:[\w-]+\s+)??(?i:{nouns}))")
+
+
+def _a_name(word: str) -> bool:
+    """True for a word that can name the agent: not a pronoun or a plural ("Answers must")."""
+    plural = word.endswith("s") and not word.endswith(("ss", "us", "is", "as"))
+    return not plural and word_pattern("not_names").fullmatch(word) is None
 
 
 def _final_list(prompt: str) -> tuple[str, bool]:
