@@ -12,7 +12,7 @@ from refinery.analysis.findings import DetectorInput
 from refinery.analysis.offline import OfflineAnalyser
 from refinery.analysis.offline.edit_targets import apply_edit, prompt_end_edit
 from refinery.analysis.offline.rule_text import readability_problems
-from refinery.analysis.offline.voice import Voice, fitted, prompt_voice, third_person
+from refinery.analysis.offline.voice import Fitted, Voice, fitted, prompt_voice, third_person
 from refinery.analysis.structured import prompt_text
 from refinery.models.diagnosis import Edit
 from refinery.traces.sources import load_trace
@@ -141,6 +141,8 @@ def test_a_list_in_a_python_prompt_constant_gets_its_item_in_the_literal() -> No
         ("Rules:\n  - The support agent always checks the order", "the support agent", "  - "),
         ("Skye answers weather questions.\nSkye must not give travel advice.", "Skye", ""),
         ("Answers must be short. Answers should cite a source.", "", ""),
+        ("Rules:\n- Be brief and\n  friendly.\n- Cite the tool.\n  Always.", "", "- "),
+        ("Rules:\n- Be brief.\nThat is all.", "", ""),
     ],
 )
 def test_voice_is_read_from_the_prompt(prompt: str, subject: str, marker: str) -> None:
@@ -202,6 +204,18 @@ def test_a_conversion_that_fails_the_check_keeps_the_instruction() -> None:
     converted = "The assistant must always call get_weather first."
     assert fitted(text, voice, lambda _: True).text == converted
     assert fitted(text, voice, lambda _: False).text == text
+
+
+def test_a_list_parted_by_blank_lines_gets_an_item_after_a_blank_line() -> None:
+    prompt = "Policy:\n\n- Refunds go to the original card.\n\n- Exchanges need a receipt.\n"
+    voice = prompt_voice(prompt)
+    assert voice.loose
+    assert fitted("Confirm before acting.", voice, lambda _: True) == Fitted(
+        text="- Confirm before acting.", joined=False
+    )
+    edit = prompt_end_edit("policy.md", prompt, "- Confirm before acting.")
+    assert edit is not None
+    assert apply_edit(prompt, edit).endswith("receipt.\n\n- Confirm before acting.\n")
 
 
 def test_a_multi_line_fix_stays_a_paragraph_after_a_list() -> None:

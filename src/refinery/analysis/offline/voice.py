@@ -67,6 +67,8 @@ class Voice:
     it ends with prose."""
     full_stops: bool = True
     """Whether the items of that list end with a full stop."""
+    loose: bool = False
+    """Whether a blank line parts the items of that list."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,15 +77,15 @@ class Fitted:
 
     text: str
     joined: bool
-    """True when the text is the next item of the prompt's final list (no blank line before)."""
+    """True when the text follows the prompt's last list item on the next line (no blank line)."""
 
 
 def prompt_voice(prompt: str) -> Voice:
     """The voice of ``prompt``: its third-person subject, if any, and its final list, if any."""
     sentences = _sentences(prompt)
     subject, modal = _third_person(sentences)
-    marker, stops = _final_list(prompt)
-    return Voice(subject=subject, modal=modal, marker=marker, full_stops=stops)
+    marker, stops, loose = _final_list(prompt)
+    return Voice(subject=subject, modal=modal, marker=marker, full_stops=stops, loose=loose)
 
 
 def fitted(text: str, voice: Voice, ok: Callable[[str], bool], *, person: bool = True) -> Fitted:
@@ -102,7 +104,7 @@ def fitted(text: str, voice: Voice, ok: Callable[[str], bool], *, person: bool =
     item = spoken.strip()
     if not voice.full_stops and item.endswith(".") and not _SENTENCE.search(item):
         item = item[:-1]
-    return Fitted(text=voice.marker + item, joined=True)
+    return Fitted(text=voice.marker + item, joined=not voice.loose)
 
 
 def third_person(text: str, subject: str, modal: str = "must") -> str | None:
@@ -344,7 +346,7 @@ def _subject_of(sentence: str) -> tuple[str, str]:
 
 @cache
 def _noun_subject() -> re.Pattern[str]:
-    """ "The assistant", "The support agent", "Our Acme bot": a determiner and an agent noun."""
+    """A determiner and an agent noun: "The assistant", "The support agent", "Our Acme bot"."""
     nouns = word_pattern("agent_nouns").pattern
     return re.compile(rf"^(?P<subj>(?:[Tt]he|[Tt]his|[Oo]ur)\s+(?:[\w-]+\s+)??(?i:{nouns}))")
 
@@ -355,18 +357,23 @@ def _a_name(word: str) -> bool:
     return not plural and word_pattern("not_names").fullmatch(word) is None
 
 
-def _final_list(prompt: str) -> tuple[str, bool]:
-    """The next item's marker when ``prompt`` ends with a list, and whether items end with "."."""
-    block: list[str] = []
-    for line in reversed(prompt.rstrip().splitlines()):
-        if not line.strip():
-            break
-        block.append(line)
-    last = _ITEM.match(block[0]) if block else None
-    if last is None:
-        return "", True
-    items = [line.rstrip() for line in block if _ITEM.match(line)]
+def _final_list(prompt: str) -> tuple[str, bool, bool]:
+    """How ``prompt``'s final list continues: marker, full stops, blank lines between items.
+
+    The marker is empty when the prompt ends with prose; the last item may wrap onto indented
+    lines.
+    """
+    lines = prompt.rstrip().splitlines()
+    found = [(i, m) for i, line in enumerate(lines) if (m := _ITEM.match(line))]
+    if not found:
+        return "", True, False
+    index, last = found[-1]
+    indent = last.group("indent")
+    if any(not line.startswith(indent + " ") for line in lines[index + 1 :]):
+        return "", True, False
+    items = [lines[i].rstrip() for i, m in found[-20:] if m.group("indent") == indent]
     stops = 2 * sum(item.endswith((".", "!", "?")) for item in items) >= len(items)
     number = last.group("num")
     bullet = f"{int(number) + 1}{last.group('delim')}" if number else last.group("bullet")
-    return f"{last.group('indent')}{bullet}{last.group('space')}", stops
+    loose = index > 0 and not lines[index - 1].strip()
+    return f"{indent}{bullet}{last.group('space')}", stops, loose
