@@ -468,6 +468,13 @@ def test_weather_example_readme_files_and_output_agree() -> None:
     for h in out.hypotheses:
         for edit in h.edits:
             assert (WEATHER / edit.file).read_text(encoding="utf-8").count(edit.search) == 1
+    # the first fix's rule is the bullet the README quotes, appended to the prompt's list
+    rule = out.hypotheses[0].edits[0]
+    bullet = rule.replace[len(rule.search) :]
+    assert bullet.startswith("\n- ") and f"```\n{bullet.lstrip()}\n```" in readme
+    assert rule.search.endswith(
+        "- Do not give travel, health or safety advice beyond the weather itself."
+    )
 
 
 @pytest.mark.parametrize(

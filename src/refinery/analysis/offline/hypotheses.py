@@ -4,10 +4,11 @@ Each knowledge-base pattern that fits the failure type and model family becomes 
 hypothesis, one per strategy, so the hypotheses are genuinely different (a new rule, a restated
 rule, an example, model-specific guidance, an eval case, a config change). Their text is the
 pattern's template filled from the expectation and the trace; their edits are located in the
-project's files by ``edit_targets``/``eval_targets``. A hypothesis that cannot be placed is kept,
-marked invalid, with the reason, and ranked after those that can. Everything the plan took from
-the trace (the user's request, quotes, tool names) is redacted first, so an eval case keeps its
-shape with ``<email>`` or ``<api key>`` where the trace held the value.
+project's files by ``edit_targets``/``eval_targets``; prompt text is fitted to the voice of the
+prompt it goes into (``voice``: its person, its final list). A hypothesis that cannot be placed
+is kept, marked invalid, with the reason, and ranked after those that can. Everything the plan
+took from the trace (the user's request, quotes, tool names) is redacted first, so an eval case
+keeps its shape with ``<email>`` or ``<api key>`` where the trace held the value.
 """
 
 from __future__ import annotations
