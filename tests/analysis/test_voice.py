@@ -177,6 +177,12 @@ def test_voice_is_read_from_the_prompt(prompt: str, subject: str, marker: str) -
             "turn.",
         ),
         ("The summary must cite sources.", "the assistant", "The summary must cite sources."),
+        (
+            "If you are repeating a step without progress, stop.",
+            "the assistant",
+            "If the assistant is repeating a step without progress, it must stop.",
+        ),
+        ("Bring up the refund policy.", "Skye", "Skye must bring up the refund policy."),
     ],
 )
 def test_instructions_become_third_person_rules(text: str, subject: str, expected: str) -> None:

@@ -296,7 +296,8 @@ def _inflected(word: str) -> bool:
     """True for a word that cannot be a bare imperative: "-s" (not "-ss"), "-ed", "-ing"."""
     if word.endswith(("ss", "us", "is")):
         return False
-    return word.endswith(("s", "ing")) or (word.endswith("ed") and not word.endswith("eed"))
+    gerund = word.endswith("ing") and len(word) > len("bring")
+    return word.endswith("s") or gerund or (word.endswith("ed") and not word.endswith("eed"))
 
 
 def _sentences(prompt: str) -> list[str]:
