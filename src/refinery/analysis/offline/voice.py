@@ -322,12 +322,20 @@ def _third_person(sentences: list[str]) -> tuple[str, str]:
                 modals[verb] += 1
         elif _YOU.search(sentence) or _is_instruction(sentence, first=True):
             second += 1
+    counts = {s: n for s, n in counts.items() if s[0].islower() or _introduced(s, sentences)}
     if not counts:
         return "", "must"
     subject = max(counts, key=lambda s: counts[s])
     if counts[subject] <= second or (counts[subject] < 2 and second):
         return "", "must"
     return subject, "should" if modals["should"] > modals["must"] else "must"
+
+
+def _introduced(name: str, sentences: list[str]) -> bool:
+    """True when the prompt calls ``name`` an assistant, agent or bot: then it names the agent."""
+    nouns = word_pattern("agent_nouns")
+    word = re.compile(rf"\b{re.escape(name)}\b")
+    return any(word.search(s) and nouns.search(s) for s in sentences)
 
 
 def _subject_of(sentence: str) -> tuple[str, str]:
