@@ -198,6 +198,7 @@ def test_instructions_become_third_person_rules(text: str, subject: str, expecte
     [
         "If a tool fails say so.",  # no comma: where the instruction starts is unclear
         "Keep what is yours private.",
+        'Reply "I cannot help you with that" and stop.',  # the quote is someone's own words
     ],
 )
 def test_an_unclear_sentence_is_not_converted(text: str) -> None:

@@ -50,6 +50,7 @@ _VERB_AFTER = re.compile(rf"((?:\s+(?:{'|'.join(sorted(_ADVERBS))}))*)\s+([\w']+
 _COORDINATED_NOT = re.compile(r"(,?\s+(?:and|or|but)\s+)(?:do\s+(not|NOT)|don't)\b")
 """A second instruction under the same modal: "must plan ... and do not repeat" -> "and not"."""
 _YOU = re.compile(r"\b[Yy]ou(?:rselves|rself|rs|r|'re|'ve|'ll|'d)?\b")
+_QUOTED = re.compile(r'"[^"\n]*"|\u201c[^\u201d\n]*\u201d')
 _PASS_THROUGH = re.compile(r"^\s*(?:<[^>]*>|#.*|User:.*|\(.*\)|Right response:.*)?\s*$")
 
 
@@ -108,7 +109,13 @@ def fitted(text: str, voice: Voice, ok: Callable[[str], bool], *, person: bool =
 
 
 def third_person(text: str, subject: str, modal: str = "must") -> str | None:
-    """``text`` (instructions to the agent) with ``subject`` as the agent, or None if unsure."""
+    """``text`` (instructions to the agent) with ``subject`` as the agent, or None if unsure.
+
+    Quoted words are someone's own words: a "you" inside quotes is left alone, so such a text
+    is not converted.
+    """
+    if any(_YOU.search(quote) for quote in _QUOTED.findall(text)):
+        return None
     lines = []
     for line in text.split("\n"):
         if _PASS_THROUGH.match(line):
