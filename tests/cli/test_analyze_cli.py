@@ -113,9 +113,7 @@ def test_nothing_actionable_without_project_files_exits_1(agent_repo: Path) -> N
 def test_unknown_hypothesis_number_is_a_usage_error(agent_repo: Path) -> None:
     result = _analyze(*FILES, "--apply", "9")
     assert result.exit_code == 2
-    assert result.stderr.strip() == (
-        "error: there is no hypothesis 9: choose 1-5 or use --apply alone"
-    )
+    assert result.stderr.strip() == ("error: there is no fix 9: choose 1-5 or use --apply alone")
 
 
 def test_readme_first_command_runs_on_the_bundled_example(agent_repo: Path) -> None:

@@ -158,7 +158,7 @@ def test_unknown_ids_bad_targets_and_bad_dates_are_one_line_usage_errors(
     missing = _cli("apply", first["analysis_id"], "7")
     assert (missing.exit_code, missing.stderr) == (
         2,
-        "error: there is no hypothesis 7: choose 1-1\n",
+        "error: there is no fix 7: choose 1-1\n",
     )
     bad = _cli("apply", "an_1", "x")
     assert bad.exit_code == 2

@@ -130,15 +130,34 @@ def test_estimate_above_max_cost_is_refused_before_any_call(
     assert httpserver.log == []
 
 
-def test_without_a_key_the_missing_key_is_one_line(agent_repo: Path) -> None:
+def test_without_any_key_verification_is_refused_in_one_line(agent_repo: Path) -> None:
+    """No agent key and no judge: nothing can be checked, so no table of "not run" rows."""
     result = CliRunner().invoke(app, [
         "analyze", TRACE, "--project", "weather", "--expected", EXPECTED, *FILES, "--verify",
     ])  # fmt: skip
-    assert result.exit_code == 0, result.output
-    assert (
-        "warning: no API key for the agent's model gpt-4o-mini (openai), so fixes cannot be "
-        "replayed: set OPENAI_API_KEY; eval-only checks and --eval-command still ran"
-    ) in result.stderr
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    analysis_id = json.loads(CliRunner().invoke(app, ["show", "--json"]).stdout)["analysis_id"]
+    assert result.stderr == (
+        f"error: cannot verify {analysis_id}: no API key for the agent's model gpt-4o-mini "
+        "(openai), so fixes cannot be replayed: set OPENAI_API_KEY, or pass --eval-command to "
+        "run only your own evals\n"
+    )
+    again = CliRunner().invoke(app, ["verify", "--trace", TRACE, "--json"])
+    assert (again.exit_code, again.stdout) == (2, "")
+    assert again.stderr.startswith(f"error: cannot verify {analysis_id}: no API key")
+
+
+def test_an_unknown_agent_provider_is_a_usage_error(agent_repo: Path) -> None:
+    result = CliRunner().invoke(app, [
+        "analyze", TRACE, "--project", "weather", "--expected", EXPECTED, "--verify",
+        "--agent-provider", "foo",
+    ])  # fmt: skip
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "error: unknown agent provider 'foo': use one of: openai, azure, anthropic, gemini, "
+        "openai-compatible\n"
+    )
 
 
 def test_verify_a_saved_analysis_then_show_and_apply_the_best_verified_fix(

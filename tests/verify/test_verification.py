@@ -100,7 +100,7 @@ def test_without_a_key_for_the_agent_the_eval_only_fix_is_still_checked(
 
     assert report.notes[0] == (
         "no API key for the agent's model gpt-4o-mini (openai), so fixes cannot be replayed: set "
-        "OPENAI_API_KEY; eval-only checks and --eval-command still ran"
+        "OPENAI_API_KEY, or pass --eval-command to run only your own evals"
     )
     statuses = {f.rank: f.status for f in report.fixes}
     eval_fix = next(f for f in report.fixes if f.status is FixStatus.EVAL_ONLY)

@@ -146,15 +146,44 @@ def analyze(
         rich_help_panel=_VERIFY,
     ),  # fmt: skip
     runs: int = typer.Option(
-        5, "--runs", min=1, max=100, help="Replays each.", rich_help_panel=_VERIFY
-    ),
-    agent_provider: str | None = typer.Option(None, "--agent-provider", rich_help_panel=_VERIFY),
-    agent_model: str | None = typer.Option(None, "--agent-model", rich_help_panel=_VERIFY),
-    agent_base_url: str | None = typer.Option(None, "--agent-base-url", rich_help_panel=_VERIFY),
-    eval_command: str | None = typer.Option(None, "--eval-command", rich_help_panel=_VERIFY),
+        5,
+        "--runs",
+        min=1,
+        max=100,
+        help="Replays per fix and for the original.",
+        rich_help_panel=_VERIFY,
+    ),  # fmt: skip
+    agent_provider: str | None = typer.Option(
+        None,
+        "--agent-provider",
+        help="openai, anthropic, gemini, azure or openai-compatible.",
+        rich_help_panel=_VERIFY,
+    ),  # fmt: skip
+    agent_model: str | None = typer.Option(
+        None,
+        "--agent-model",
+        help="The agent's model (default: as recorded).",
+        rich_help_panel=_VERIFY,
+    ),  # fmt: skip
+    agent_base_url: str | None = typer.Option(
+        None,
+        "--agent-base-url",
+        help="The agent's server (OpenAI-compatible or a proxy).",
+        rich_help_panel=_VERIFY,
+    ),  # fmt: skip
+    eval_command: str | None = typer.Option(
+        None,
+        "--eval-command",
+        help="Your eval command, run in a temporary git worktree.",
+        rich_help_panel=_VERIFY,
+    ),  # fmt: skip
     max_cost: float | None = typer.Option(
-        None, "--max-cost", metavar="USD", rich_help_panel=_VERIFY
-    ),
+        None,
+        "--max-cost",
+        metavar="USD",
+        help="Hard cap on what verification spends.",
+        rich_help_panel=_VERIFY,
+    ),  # fmt: skip
     yes: bool = typer.Option(
         False, "--yes", "-y", help="Do not ask about the cost.", rich_help_panel=_VERIFY
     ),

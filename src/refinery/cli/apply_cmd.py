@@ -41,13 +41,19 @@ def apply_command(
     Example:  refinery apply an_3f2a 2   (or `refinery apply 2` for the latest analysis)
     """
     from ..config import load_settings
-    from ..pipeline import apply_saved
+    from ..errors import AlreadyApplied
+    from ..pipeline import apply_saved, load_analysis
 
     settings = load_settings()
     analysis_id, rank = _target(target or [])
     if rank is None:
         analysis_id, rank = _best_verified(settings, analysis_id, project)
-    done = apply_saved(settings, analysis_id, rank, project=project, allow_dirty=allow_dirty)
+    try:
+        done = apply_saved(settings, analysis_id, rank, project=project, allow_dirty=allow_dirty)
+    except AlreadyApplied as present:
+        named = load_analysis(settings, analysis_id, project=project).analysis_id
+        _already_applied(named, rank, str(present), as_json=json_output)
+        return
     change = done.change
     if json_output:
         payload = {"analysis_id": done.analysis.analysis_id, "notes": list(done.notes)}
@@ -61,6 +67,20 @@ def apply_command(
         f"({change.hypothesis_title}) in commit {change.commit[:10]} ({files})."
     )
     typer.echo(f"Undo with: refinery undo {change.id}")
+
+
+def _already_applied(analysis_id: str, rank: int, message: str, *, as_json: bool) -> None:
+    """A fix already in its files is a success (exit 0): say so on stdout, as JSON if asked."""
+    if not as_json:
+        typer.echo(message[:1].upper() + message[1:] + ".")
+        return
+    payload: dict[str, object] = {
+        "analysis_id": analysis_id,
+        "notes": [],
+        "change": None,
+        "already_applied": rank,
+    }
+    typer.echo(json.dumps(payload))
 
 
 def _target(values: list[str]) -> tuple[str | None, int | None]:

@@ -41,10 +41,14 @@ def context(
     --eval-files, --config-files or --extract-from-trace, and reused by later runs.
     """
     from ..config import load_settings
+    from ..errors import InputError
 
     flags = (("--list", list_all), ("--project", project), ("--clear", clear))
     if sum(bool(value) for _, value in flags) != 1:
-        ctx.fail("give exactly one of --list, --project NAME or --clear NAME")
+        raise InputError(
+            "give exactly one of --list, --project NAME or --clear NAME",
+            "e.g. refinery context --list",
+        )
     settings = load_settings()
     if list_all:
         _list(settings, json_output)

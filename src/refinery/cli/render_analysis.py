@@ -147,7 +147,14 @@ def _footer(result: AnalysisResult) -> str:
             f"[green]Applied fix {applied.hypothesis}[/] in commit {applied.commit[:10]} "
             f"({', '.join(applied.files)}). Undo with: [bold]refinery undo {applied.change_id}[/]"
         )
-    valid = [h.rank for h in result.hypotheses if h.valid]
+    valid = [h.rank for h in result.hypotheses if h.valid and h.rank not in result.already_present]
+    if not valid and result.already_present:
+        ranks = [str(rank) for rank in result.already_present]
+        present = f"Fixes {', '.join(ranks)} are" if len(ranks) > 1 else f"Fix {ranks[0]} is"
+        return (
+            f"Nothing was written (dry run). Saved as analysis {result.analysis_id}.\n"
+            f"[green]{present} already in your files[/]; no other fix applies cleanly."
+        )
     if not valid:
         return "[yellow]No fix applies cleanly to the project's files; nothing was written.[/]"
     return (

@@ -118,10 +118,15 @@ def verify_options(
     """The library's options from the flags."""
     from ..errors import InputError
     from ..verify import AgentFlags, VerifyOptions
+    from ..verify.agent import PROVIDERS
 
     if fix != "all" and not fix.isdigit():
         raise InputError(f"--fix {fix}: not a fix number", "use --fix N or --fix all")
     provider, model, base_url = agent
+    if provider is not None and provider not in PROVIDERS:
+        raise InputError(
+            f"unknown agent provider {provider!r}", f"use one of: {', '.join(PROVIDERS)}"
+        )
     return VerifyOptions(
         fixes=() if fix == "all" else (int(fix),), runs=runs, max_cases=max_cases,
         eval_command=eval_command, eval_timeout=eval_timeout, max_cost=max_cost,
@@ -151,23 +156,32 @@ def verify_analysis(
             f"there is no fix {options.fixes[0]}", f"choose 1-{len(result.hypotheses)} or all"
         )
     plan = plan_verification(result, trace, settings, options)
-    _check(plan, settings, yes=yes, confirm_above=confirm_above)
+    _check(plan, settings, result.analysis_id, yes=yes, confirm_above=confirm_above)
     with progress_to() as on_progress:
         report = run_verification(plan, repo_root=settings.repo_root, on_progress=on_progress)
     save_verification(settings, result, report)
     return report
 
 
-def _check(plan: VerifyPlan, settings: Settings, *, yes: bool, confirm_above: float | None) -> None:
+def _check(
+    plan: VerifyPlan,
+    settings: Settings,
+    analysis_id: str,
+    *,
+    yes: bool,
+    confirm_above: float | None,
+) -> None:
+    """Refuse (one line) when nothing can be checked; show the estimate; ask above the threshold."""
     from ..errors import ConfigError, InputError
 
-    runnable = (
-        plan.baseline is not None
-        or plan.options.eval_command
-        or any(v.eval_only for v in plan.variants)
+    checkable = plan.call is not None and any(
+        v.eval_only and (plan.judge is not None or any(c.checks for c in v.cases))
+        for v in plan.variants
     )
+    runnable = plan.baseline is not None or plan.options.eval_command or checkable
     if not runnable:
-        raise ConfigError(plan.problems[0] if plan.problems else "there is nothing to verify")
+        problem = plan.problems[0] if plan.problems else "there is nothing to verify"
+        raise ConfigError(f"cannot verify {analysis_id}: {problem}")
     for problem in plan.problems:
         typer.echo(f"warning: {problem}", err=True)
     estimate = plan.estimate

@@ -230,9 +230,7 @@ def _by_rank(hypotheses: Sequence[Hypothesis], rank: int) -> Hypothesis:
     for hypothesis in hypotheses:
         if hypothesis.rank == rank:
             return hypothesis
-    raise InputError(
-        f"there is no hypothesis {rank}", f"choose 1-{len(hypotheses)} or use --apply alone"
-    )
+    raise InputError(f"there is no fix {rank}", f"choose 1-{len(hypotheses)} or use --apply alone")
 
 
 def _name(hypothesis: Hypothesis) -> str:

@@ -246,4 +246,4 @@ def _pick(hypotheses: Sequence[Hypothesis], rank: int, *, or_best: bool = True) 
         if hypothesis.rank == rank:
             return hypothesis
     alone = " or use --apply alone" if or_best else ""
-    raise InputError(f"there is no hypothesis {rank}", f"choose 1-{len(hypotheses)}{alone}")
+    raise InputError(f"there is no fix {rank}", f"choose 1-{len(hypotheses)}{alone}")

@@ -103,7 +103,7 @@ def agent_target(
     if not key:
         raise ConfigError(
             f"no API key for the agent's model {model} ({provider}), so fixes cannot be replayed",
-            f"set {' or '.join(names)}; eval-only checks and --eval-command still ran",
+            f"set {' or '.join(names)}, or pass --eval-command to run only your own evals",
         )
     return AgentTarget(
         provider=provider, model=model, base_url=base_url, api_key=key,
