@@ -151,4 +151,6 @@ def test_the_step_where_it_went_wrong_is_named_and_quoted(agent_repo: Path) -> N
     quoted = [e for e in data["diagnosis"]["evidence"] if e["run_id"] == step["run_id"]]
     assert quoted and all(e["verified"] for e in quoted)
     human = _analyze(*FILES).output
-    assert "Went wrong at" in human and "step 3" in human
+    # Counted from 1 like "What happened", whose step 4 is the model's answer.
+    assert "step 4 of 4 in execution order" in " ".join(human.split())
+    assert '4. The model (GenericFakeChatModel) answered "It is sunny in Paris."' in human

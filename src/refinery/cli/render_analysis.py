@@ -73,9 +73,11 @@ def _went_wrong(result: AnalysisResult) -> list[str]:
     step = result.diagnosis.divergence
     if step is None:
         return []
+    # Counted from 1, as "What happened" counts; ``position`` (JSON) stays the 0-based index.
+    where = f"step {step.position + 1} of {result.trace.runs} in execution order"
     return [
-        f"[bold]Went wrong at[/]  step {step.position}, {escape(step.name)} "
-        f"(run {escape(step.run_id)}): {escape(_clip(step.reason, 240))}"
+        f"[bold]Went wrong at[/]  {escape(step.name)} (run {escape(step.run_id)}, {where}): "
+        f"{escape(_clip(step.reason, 240))}"
     ]
 
 
