@@ -387,3 +387,16 @@ def test_apply_outside_a_git_repository_is_refused_before_anything_is_written(
         "files first, so every change can be undone"
     ]
     assert not (tmp_path / ".refinery").exists()
+
+
+def test_apply_0_is_refused_not_taken_for_the_best_fix(
+    agent_repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = _state(agent_repo)
+    code, _, err = _main(capsys, "--apply", "0")
+    assert (code, err) == (
+        2,
+        "error: --apply 0: not a fix number (fixes are numbered from 1): use --apply alone for "
+        "the best fix, or --apply N\n",
+    )
+    assert _state(agent_repo) == before

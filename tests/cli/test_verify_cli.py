@@ -86,7 +86,7 @@ def test_analyze_verify_json_carries_the_report(agent_repo: Path, server: HTTPSe
 def test_apply_after_verify_takes_the_best_verified_fix(
     agent_repo: Path, server: HTTPServer
 ) -> None:
-    result = _verify(server, "--apply", "0")  # what main() makes of a bare --apply
+    result = _verify(server, "--apply", "best")  # what main() makes of a bare --apply
     assert result.exit_code == 0, result.output
     prompt = (agent_repo / "examples/weather-agent/prompts/system_prompt.txt").read_text()
     assert "If a tool call fails, times out or returns an error" in prompt

@@ -45,13 +45,13 @@ def main() -> None:
 
 
 def _apply_default(args: list[str]) -> list[str]:
-    """``--apply`` without a number means the best valid hypothesis (rank 0 internally)."""
+    """``--apply`` without a number means the best valid fix (``best``; rank 0 internally)."""
     fixed: list[str] = []
     for index, arg in enumerate(args):
         fixed.append(arg)
         following = args[index + 1] if index + 1 < len(args) else ""
         if arg == "--apply" and not following.isdigit():
-            fixed.append("0")
+            fixed.append("best")
     return fixed
 
 

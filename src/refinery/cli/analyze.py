@@ -362,10 +362,16 @@ def _show_verified(result: AnalysisResult, report: VerificationReport, json_outp
 
 
 def _apply_rank(value: str | None) -> int | None:
+    """``best`` (a bare ``--apply``, see ``main``) is rank 0: the best valid fix."""
     if value is None:
         return None
-    if not value.isdigit():
+    if value == "best":
+        return 0
+    if not value.isdigit() or int(value) == 0:
         from ..errors import InputError
 
-        raise InputError(f"--apply {value}: not a hypothesis number", "use --apply or --apply N")
+        raise InputError(
+            f"--apply {value}: not a fix number (fixes are numbered from 1)",
+            "use --apply alone for the best fix, or --apply N",
+        )
     return int(value)
