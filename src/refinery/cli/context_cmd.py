@@ -126,7 +126,8 @@ def _render_description(description: ProjectDescription, console: Console) -> No
     from rich.table import Table
 
     console.print(
-        f"Project {description.name}: {len(description.files)} files, "
+        f"Project {description.name}: {len(description.files)} "
+        f"file{'' if len(description.files) == 1 else 's'}, "
         f"last used {_when(description.last_used)}",
         markup=False,
     )

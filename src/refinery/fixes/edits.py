@@ -238,5 +238,10 @@ def render_diff(prepared: PreparedChange) -> str:
             fromfile=f"a/{file.path}" if file.before is not None else "/dev/null",
             tofile=f"b/{file.path}",
         )
-        chunks.append("".join(line if line.endswith("\n") else line + "\n" for line in diff))
+        chunks.append("".join(_diff_line(line) for line in diff))
     return "".join(chunks)
+
+
+def _diff_line(line: str) -> str:
+    """A diff line ending in a newline; a file's unterminated last line gets git's marker."""
+    return line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
