@@ -154,3 +154,16 @@ def test_the_step_where_it_went_wrong_is_named_and_quoted(agent_repo: Path) -> N
     # Counted from 1 like "What happened", whose step 4 is the model's answer.
     assert "step 4 of 4 in execution order" in " ".join(human.split())
     assert '4. The model (GenericFakeChatModel) answered "It is sunny in Paris."' in human
+
+
+@pytest.mark.parametrize("provider", [(), ("--provider", "offline")])
+def test_batch_without_an_llm_says_it_needs_one(
+    agent_repo: Path, provider: tuple[str, ...]
+) -> None:
+    """Not "use --provider offline", which the user may just have passed."""
+    result = _analyze("--batch", *provider)
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (
+        "error: --batch sends the analysis to an LLM's batch API, and no LLM provider is chosen: "
+        "set OPENAI_API_KEY or ANTHROPIC_API_KEY, or drop --batch\n"
+    )

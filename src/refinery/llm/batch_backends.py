@@ -17,7 +17,7 @@ from ..errors import ConfigError, ProviderError
 from .anthropic import message_completion, message_params
 from .failures import provider_error, sdk_errors
 from .openai import responses_body, responses_completion
-from .provider import Completion, Request, make_provider
+from .provider import Completion, Request, detect_provider, make_provider
 
 BATCH_PROVIDERS = ("openai", "anthropic")
 _OPENAI_ENDED = frozenset({"completed", "failed", "expired", "cancelled"})
@@ -179,6 +179,11 @@ class AnthropicBatch:
 
 def batch_backend(settings: Settings) -> BatchBackend:
     """The batch endpoints of the provider settings choose (its key and base URL checked)."""
+    if (settings.provider or detect_provider(settings) or "offline") == "offline":
+        raise ConfigError(
+            "--batch sends the analysis to an LLM's batch API, and no LLM provider is chosen",
+            "set OPENAI_API_KEY or ANTHROPIC_API_KEY, or drop --batch",
+        )
     provider = make_provider(settings)
     client = getattr(provider, "client", None)
     if provider.name == "openai" and client is not None:
