@@ -32,7 +32,10 @@ def _split(values: list[str] | None) -> tuple[str, ...]:
 @app.command(no_args_is_help=True)
 def analyze(
     trace: str | None = typer.Argument(
-        None, help="A trace file (any supported format) or a LangSmith/Langfuse trace or run id."
+        None,
+        metavar="TRACE",
+        help="A trace file (any supported format) or a LangSmith/Langfuse trace or run id; "
+        "FILE#N picks one trace of a file that holds several.",
     ),
     project: str | None = typer.Option(
         None, "--project", "-p", help="The agent's name; its files are remembered under it."

@@ -13,7 +13,7 @@ from .app import app
 def show_command(
     analysis_id: str | None = typer.Argument(
         None,
-        metavar="[ANALYSIS_ID]",
+        metavar="ANALYSIS_ID",
         help="The analysis id or any unique prefix of it; default: the latest.",
     ),
     project: str | None = typer.Option(

@@ -31,7 +31,10 @@ _HEALTH_STYLES = {
 @app.command("token-analysis", no_args_is_help=True)
 def token_analysis(
     trace: str = typer.Argument(
-        ..., help="A trace file (any supported format) or a LangSmith/Langfuse trace or run id."
+        ...,
+        metavar="TRACE",
+        help="A trace file (any supported format) or a LangSmith/Langfuse trace or run id; "
+        "FILE#N picks one trace of a file that holds several.",
     ),
     model: str | None = typer.Option(
         None, "--model", "-m", help="Count and check every call as this model (e.g. gpt-4o)."

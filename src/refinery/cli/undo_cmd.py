@@ -16,7 +16,7 @@ from .app import app
 @app.command("undo")
 def undo_command(
     change_id: str | None = typer.Argument(
-        None, metavar="[CHANGE_ID]", help="The change (or its commit) to undo; default: the last."
+        None, metavar="CHANGE_ID", help="The change (or its commit) to undo; default: the last."
     ),
     json_output: bool = typer.Option(False, "--json", help="Print the undone change as JSON."),
 ) -> None:

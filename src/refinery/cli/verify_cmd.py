@@ -30,7 +30,7 @@ _COST = "Cost"
 @app.command("verify")
 def verify_command(
     analysis_id: str | None = typer.Argument(
-        None, metavar="[ANALYSIS_ID]", help="A saved analysis (id or prefix); default: the latest."
+        None, metavar="ANALYSIS_ID", help="A saved analysis (id or prefix); default: the latest."
     ),
     fix: str = typer.Option("all", "--fix", metavar="N|all", help="Verify fix N, or all fixes."),
     runs: int = typer.Option(5, "--runs", min=1, max=100, help="Replays per fix and baseline (K)."),
