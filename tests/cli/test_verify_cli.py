@@ -78,7 +78,9 @@ def test_analyze_verify_json_carries_the_report(agent_repo: Path, server: HTTPSe
     assert report["ranking"][0] == 1 and report["baseline"]["passed"] == 0
     assert report["agent"] == "openai-compatible gpt-4o-mini"
     assert report["call"]["run_id"] == "01a2167b-5f75-7242-bd6e-bc8a221cc3e8"
-    assert report["call"]["why"].startswith("the divergence step (GenericFakeChatModel carried on")
+    assert report["call"]["why"].startswith(
+        "the step where it went wrong: GenericFakeChatModel carried on"
+    )
     fix1 = next(f for f in report["fixes"] if f["rank"] == 1)
     assert fix1["pass_rate"]["passed"] == 2 and fix1["effect"] == 1.0
 

@@ -38,7 +38,7 @@ def _trace() -> Trace:
 def test_divergence_step_is_replayed_with_its_tools_and_parameters() -> None:
     divergence = Divergence(run_id="llm-1", name="ChatOpenAI", position=1, reason="called early")
     call = recorded_call(_trace(), divergence)
-    assert call.run_id == "llm-1" and call.why == "the divergence step (called early)"
+    assert call.run_id == "llm-1" and call.why == "the step where it went wrong: called early"
     assert (call.temperature, call.max_tokens, call.model) == (0.3, 300, "gpt-4o-mini")
     assert call.tools_recorded and call.tools[0].parameters["properties"] == {
         "city": {"type": "string"}

@@ -63,7 +63,8 @@ def recorded_call(trace: Trace, divergence: Divergence | None) -> RecordedCall:
         )
     run = trace.get(divergence.run_id) if divergence else None
     if run is not None and run.kind is RunKind.LLM and run.input_messages:
-        return _from_run(run, f"the divergence step ({divergence.reason if divergence else ''})")
+        reason = divergence.reason if divergence else ""
+        return _from_run(run, f"the step where it went wrong: {reason}")
     return _from_run(llm_runs[-1], "the last LLM call before the final answer")
 
 
