@@ -47,12 +47,20 @@ def history_command(
         typer.echo(page.model_dump_json())
         return
     if not page.entries:
-        typer.echo("Nothing yet: run refinery analyze first.")
+        typer.echo(_nothing(project, trace, since))
         return
     for entry in page.entries:
         typer.echo(_analysis(entry) if isinstance(entry, AnalysisEntry) else _change(entry))
     if page.more:
         typer.echo(f"(older entries not shown: --limit {limit * 2})")
+
+
+def _nothing(project: str | None, trace: str | None, since: str | None) -> str:
+    named = [f"{flag} {value}" for flag, value in (
+        ("--project", project), ("--trace", trace), ("--since", since)) if value]  # fmt: skip
+    if not named:
+        return "Nothing yet: run refinery analyze first."
+    return f"Nothing matches {' '.join(named)}: refinery history alone lists everything."
 
 
 def _analysis(entry: AnalysisEntry) -> str:
