@@ -74,7 +74,7 @@ def test_transcript_tau_bench_selected_trajectory() -> None:
 
 
 def test_transcript_selector_out_of_range() -> None:
-    with pytest.raises(InputError, match=r"#5: the file holds 3 trace\(s\)"):
+    with pytest.raises(InputError, match=r"#5: the file holds 3 traces: "):
         load_trace_file(Path(f"{TAU}#5"))
 
 

@@ -142,6 +142,12 @@ def split_selector(ref: str) -> tuple[str, int | None]:
     """Split ``FILE#N`` into the path and the 0-based trace index, when FILE is the real file."""
     match = _SELECTOR.match(ref)
     if match is None or _exists(ref) or not _exists(match["path"]):
+        path, hash_, wrong = ref.rpartition("#")
+        if hash_ and not _exists(ref) and _exists(path):
+            raise InputError(
+                f"cannot read {ref}: #{wrong} is not a trace number",
+                f"pick one with {path}#N, counting from 0",
+            )
         return ref, None
     return match["path"], int(match["index"])
 
@@ -228,7 +234,8 @@ def _choose(fmt: TraceFormat, doc: Any, path: Path, select: int | None) -> Any:
         )
     if select > last:
         raise InputError(
-            f"cannot read {path}#{select}: the file holds {len(pieces)} trace(s)",
+            f"cannot read {path}#{select}: the file holds "
+            f"{len(pieces)} trace{'' if len(pieces) == 1 else 's'}",
             f"pick one with {path}#N (0-{last})",
         )
     return pieces[select][1]
