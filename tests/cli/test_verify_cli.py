@@ -169,16 +169,19 @@ def test_verify_a_saved_analysis_then_show_and_apply_the_best_verified_fix(
     analysed = runner.invoke(app, ["analyze", TRACE, "--project", "weather", "--expected",
                                    EXPECTED, *FILES, "--json"])  # fmt: skip
     analysis_id = json.loads(analysed.stdout)["analysis_id"]
-    no_trace = runner.invoke(app, ["verify", analysis_id[:8]])
-    assert no_trace.exit_code == 2
-    assert no_trace.stderr.strip() == (
-        f"error: {analysis_id} analysed a trace file, which is not kept: pass it again with "
-        "--trace PATH"
-    )
+    trace = (agent_repo / TRACE).resolve()
+    trace.rename(agent_repo / "moved.json")
+    moved = runner.invoke(app, ["verify", analysis_id[:8]])
+    assert (moved.exit_code, moved.stderr) == (2, (
+        f"error: {analysis_id} analysed a trace file from {trace}, which no longer holds it: "
+        "pass it with --trace PATH\n"
+    ))  # fmt: skip
+    (agent_repo / "moved.json").rename(trace)
     unverified = runner.invoke(app, ["apply", analysis_id])
     assert unverified.exit_code == 2 and "was not verified" in unverified.stderr
 
-    verified = runner.invoke(app, ["verify", "--trace", TRACE, "--runs", "2", "--agent-base-url",
+    # The trace file is read again from where the analysis read it: no --trace needed.
+    verified = runner.invoke(app, ["verify", "--runs", "2", "--agent-base-url",
                                    server.url_for("/v1"), "--json"])  # fmt: skip
     assert verified.exit_code == 0, verified.output
     assert json.loads(verified.stdout)["ranking"][0] == 1

@@ -251,11 +251,20 @@ def analyze(
         return
     with progress_to() as on_progress:
         result = _run(trace, project, expected, resume, batch, settings, options, on_progress)
+    _remember(settings, result, trace)
     render_analysis(result, stdout_console(), as_json=json_output)
     done = result.applied is not None or result.already_applied is not None
     actionable = [h for h in result.hypotheses if h.valid and h.rank not in result.already_present]
     if not done and not actionable:
         raise typer.Exit(1)
+
+
+def _remember(settings: Settings, result: AnalysisResult, trace: str | None) -> None:
+    """Where the trace file is, so that ``refinery verify`` finds it again by itself."""
+    if trace and result.trace.source == "file":
+        from ..verify.saved import remember_trace_file
+
+        remember_trace_file(settings, result.analysis_id, trace)
 
 
 def _run(
@@ -332,6 +341,7 @@ def _analyze_and_verify(
             loaded, project=project, expected=expected, settings=settings,
             options=replace(options, apply=None), on_progress=on_progress,
         )  # fmt: skip
+    _remember(settings, result, trace)
     report = verify_analysis(result, loaded, settings, checked, yes=yes, confirm_above=None)
     rank = options.apply or report.best()
     if options.apply is not None and rank is None:

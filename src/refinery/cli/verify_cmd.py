@@ -35,7 +35,7 @@ def verify_command(
     fix: str = typer.Option("all", "--fix", metavar="N|all", help="Verify fix N, or all fixes."),
     runs: int = typer.Option(5, "--runs", min=1, max=100, help="Replays per fix and baseline (K)."),
     trace: str | None = typer.Option(
-        None, "--trace", help="The analysed trace file (a saved analysis does not keep it)."
+        None, "--trace", help="The analysed trace file, if it moved since the analysis."
     ),
     eval_command: str | None = typer.Option(
         None, "--eval-command", help="Your eval command, run in a temporary git worktree."
