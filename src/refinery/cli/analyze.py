@@ -67,7 +67,8 @@ def analyze(
     update: bool = typer.Option(
         False,
         "--update",
-        help="Replace the saved file lists instead of adding to them.",
+        help="Replace the saved list of each kind of file given (the others are kept) instead "
+        "of adding to it.",
         rich_help_panel=_CONTEXT,
     ),
     extract_from_trace: bool = typer.Option(
