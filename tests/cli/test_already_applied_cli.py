@@ -76,3 +76,14 @@ def test_applying_a_fix_already_present_prints_json_and_exits_0(agent_repo: Path
         ).stdout
         == head
     )
+
+
+def test_a_fix_without_edits_says_which_files_it_needs(agent_repo: Path) -> None:
+    analysed = _cli("analyze", TRACE, "--project", "bare", "--expected", EXPECTED)
+    assert analysed.exit_code == 1  # no project files: nothing actionable
+    refused = _cli("apply", "1")
+    assert (refused.exit_code, refused.stdout) == (1, "")
+    assert refused.stderr == (
+        "error: cannot apply fix 1 (Tell the agent what to do when a tool fails): no prompt files "
+        "in the project's context: pass --prompt-files\n"
+    )

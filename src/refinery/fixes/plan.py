@@ -64,8 +64,8 @@ def make_plan(
         return Plan(prepared=PreparedChange(), already_applied=True)
     prepared = prepare_edits(hypothesis.edits, root, allowed_files=allowed_files)
     problems = [*prepared.problems]
-    if not hypothesis.edits:
-        problems.append(f"hypothesis {hypothesis.rank} has no edits to apply")
+    if not hypothesis.edits:  # the analysis' own reason (no file of that kind) says what to do
+        problems.extend(hypothesis.problems or ["it proposes no edit to any file"])
     if found is Presence.SOME:
         listed = ", ".join(str(n) for n in numbers)
         problems.append(f"the text of edit(s) {listed} is already in the file: applied before?")
