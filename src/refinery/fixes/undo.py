@@ -40,7 +40,7 @@ def _revert(where: transaction.Where, change: Change, head: str) -> Change:
     gpaths = [(root / f.path).relative_to(top).as_posix() for f in change.files]
     entries = {g: git.tree_entry(top, f"{change.commit}^", g) for g in gpaths}
     revert = git.create_commit(top, head, entries, _undo_message(change))
-    undone = change.model_copy(update={"undone_by": revert})
+    undone = change.model_copy(update={"undone_by": revert, "undo_command": ""})
     now = [(root / f.path).read_bytes() for f in change.files]
     then = [store.load_before(where.state_dir, change, f.path) for f in change.files]
     journal = Journal(

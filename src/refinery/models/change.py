@@ -51,7 +51,7 @@ class Change(BaseModel):
     undone_by: str | None = None
     """The git commit that reverted this change, once undone."""
     undo_command: str = ""
-    """The command that reverts this change."""
+    """The command that reverts this change; empty once it is undone."""
 
 
 class SkippedFix(BaseModel):

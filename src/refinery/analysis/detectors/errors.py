@@ -282,6 +282,10 @@ def error_excerpt(text: str, span: tuple[int, int] | None = None) -> str:
         last = stripped.splitlines()[-1].strip()
         if last:
             return last[:300]
+    first = stripped.split("\n", 1)[0]
+    glued = first.find("Traceback (most recent call last)")
+    if glued > 0:  # ``str(exc)`` with the formatted traceback appended, as LangChain records it
+        return first[:glued].strip()[:300]
     quoted = head(text)
     if span is None or text[span[0] : span[1]] in quoted:
         return quoted
