@@ -7,6 +7,8 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from refinery.config import DEFAULT_MAX_TRACE_BYTES, Settings
 from refinery.errors import InputError
@@ -147,3 +149,12 @@ def test_a_file_reporting_no_size_is_read_on_up_to_the_limit() -> None:
 def test_only_lone_surrogate_escapes_make_a_document_suspect(text: str, lone: bool) -> None:
     assert may_hold_surrogates(json.dumps(text)) is lone
     assert may_hold_surrogates(json.dumps(json.dumps(text))) is lone  # JSON text in a field
+
+
+@given(st.text(alphabet=["a", "\\", "\ud83d", "\ude00", "\ud800", "\udfff", "\U0001f600"]))
+def test_a_document_is_suspect_exactly_when_decoding_leaves_a_surrogate(text: str) -> None:
+    decoded = json.loads(json.dumps(text))  # the decoder joins each escaped pair into one
+    lone = any("\ud800" <= char <= "\udfff" for char in decoded)
+
+    assert may_hold_surrogates(json.dumps(text)) is lone
+    assert may_hold_surrogates(json.dumps(json.dumps(text))) is lone
