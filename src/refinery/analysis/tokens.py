@@ -298,8 +298,9 @@ def _tally(trace: Trace, model: str | None) -> _Tally:
     main_model = model or _dominant_model(trace)
     counters: dict[str | None, TokenCounter] = {main_model: TokenCounter(model=main_model)}
     tallied: list[RunTokens] = []
+    parents = {run.parent_id for run in trace.runs}
     for run in trace.runs:
-        if run.kind is not RunKind.LLM and trace.children(run.id):
+        if run.kind is not RunKind.LLM and run.id in parents:
             tallied.append(_run_tokens(run, 0, 0, reported=False, estimated=False))
             continue
         key = (model or run.model or main_model) if run.kind is RunKind.LLM else main_model
@@ -468,8 +469,10 @@ def _diluted(call: _Call, tally: _Tally) -> str | None:
     utilisation, prompt = call.utilisation, call.tokens.prompt_tokens
     if utilisation is not None and utilisation >= DILUTION_UTILISATION:
         return f"prompt fills {utilisation:.0%} of the {call.window:,}-token window of {call.model}"
+    if prompt < DILUTION_MIN_PROMPT:
+        return None
     system = [m for m in call.run.input_messages if m.role == "system"]
-    if prompt < DILUTION_MIN_PROMPT or not system:
+    if not system:
         return None
     share = tally.counter_for(call.model).messages(system) / prompt
     if share < DILUTION_SYSTEM_SHARE:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from ..gcpause import paused_gc
 from .app import app
 from .limits import MAX_RUNS, MAX_TRACE_BYTES, TIMEOUT
 
@@ -29,6 +30,7 @@ _HEALTH_STYLES = {
 
 
 @app.command("token-analysis", no_args_is_help=True)
+@paused_gc()  # one pause for load, analysis and output: no collector pass over the whole trace
 def token_analysis(
     trace: str = typer.Argument(
         ...,

@@ -12,10 +12,9 @@ trace with an odd message is still worth analysing. They never invent content.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from typing import Any
 
-from .model import Message, ToolCall
+from .model import Message, ToolCall, trusted
 
 _LC_ROLES = {
     "SystemMessage": "system",
@@ -184,12 +183,14 @@ def _text_message(decoded: dict[str, Any], role: str) -> tuple[Message, ...]:
     return ()
 
 
-def _flatten(items: list[Any]) -> Iterable[Any]:
+def _flatten(items: list[Any]) -> list[Any]:
+    flat: list[Any] = []
     for item in items:
         if isinstance(item, list):
-            yield from _flatten(item)
+            flat.extend(_flatten(item))
         else:
-            yield item
+            flat.append(item)
+    return flat
 
 
 def _from_langchain(raw: dict[str, Any]) -> Message:
@@ -213,7 +214,8 @@ def _from_dict(raw: dict[str, Any], role: str) -> Message:
     if tool_call_id is None and role == "tool":  # tau2-bench links a result to its call by ``id``
         tool_call_id = _opt_str(raw.get("id") or raw.get("tool_use_id"))
     name = raw.get("name")
-    return Message(
+    return trusted(
+        Message,
         role=role,
         content=to_text(content),
         tool_calls=tool_calls,
@@ -228,8 +230,10 @@ def _tool_calls(raw: dict[str, Any]) -> tuple[ToolCall, ...]:
         calls = raw["additional_kwargs"].get("tool_calls")
     if not calls and isinstance(raw.get("function_call"), dict):
         calls = [{"function": raw["function_call"]}]
+    if not calls or not isinstance(calls, list):
+        return ()
     found: list[ToolCall] = []
-    for call in calls if isinstance(calls, list) else []:
+    for call in calls:
         if not isinstance(call, dict):
             continue
         found.extend(_one_call(call))
@@ -245,7 +249,9 @@ def _one_call(call: dict[str, Any]) -> tuple[ToolCall, ...]:
     if not isinstance(name, str):
         return ()
     args = function.get("arguments", function.get("args", function.get("input")))
-    return (ToolCall(id=_opt_str(call.get("id")), name=name, arguments=arguments_text(args)),)
+    return (
+        trusted(ToolCall, id=_opt_str(call.get("id")), name=name, arguments=arguments_text(args)),
+    )
 
 
 def _tool_calls_in_parts(parts: list[Any]) -> tuple[ToolCall, ...]:
@@ -261,8 +267,9 @@ def _tool_calls_in_parts(parts: list[Any]) -> tuple[ToolCall, ...]:
             name = part.get("name")
             if isinstance(name, str):
                 args = part.get("input", part.get("arguments", part.get("args")))
+                arguments = arguments_text(args)
                 found.append(
-                    ToolCall(id=_opt_str(part.get("id")), name=name, arguments=arguments_text(args))
+                    trusted(ToolCall, id=_opt_str(part.get("id")), name=name, arguments=arguments)
                 )
     return tuple(found)
 

@@ -8,19 +8,23 @@ from typing import Any
 
 def parse_time(value: Any) -> datetime | None:
     """A timezone-aware datetime, or None for anything unreadable."""
-    if value in (None, "", 0, "0"):
+    if isinstance(value, str):  # the common case first: ISO text
+        return _from_text(value)
+    if value is None or isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    if isinstance(value, str) and value.isdigit():
-        value = int(value)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return _from_number(float(value))
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    return None
+    return _from_number(float(value)) if value != 0 else None
+
+
+def _from_text(value: str) -> datetime | None:
+    if value == "0":
+        return None
+    if value.isdigit():
+        return _from_number(float(int(value)))
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _from_number(number: float) -> datetime | None:
