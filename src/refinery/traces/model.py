@@ -255,8 +255,11 @@ class Run(_Value):
     @property
     def output_text(self) -> str:
         """The text of the run's output messages, or its tool result."""
-        if self.output_messages:
-            return "\n".join(m.content for m in self.output_messages if m.content)
+        messages = self.output_messages
+        if len(messages) == 1:  # the common case, read by several detectors: no join
+            return messages[0].content
+        if messages:
+            return "\n".join(m.content for m in messages if m.content)
         return self.tool_result or ""
 
 

@@ -128,7 +128,11 @@ def step_limits(data: DetectorInput) -> Iterator[Finding]:
 
 def _stopped_text(run: Run) -> str | None:
     """The run's own text that says it stopped at a limit, if any."""
+    seen: set[str] = set()
     for text in own_texts(run):
+        if text in seen:  # a reply is also its generation's text and its message's content
+            continue
+        seen.add(text)
         lowered = text.lower()
         if any(hint in lowered for hint in _STOPPED_HINTS) and search(_STOPPED, text):
             return text
