@@ -134,7 +134,7 @@ def _stopped_text(run: Run) -> str | None:
             continue
         seen.add(text)
         lowered = text.lower()
-        if any(hint in lowered for hint in _STOPPED_HINTS) and search(_STOPPED, text):
+        if any(map(lowered.__contains__, _STOPPED_HINTS)) and search(_STOPPED, text):
             return text
     return None
 

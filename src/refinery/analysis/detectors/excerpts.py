@@ -107,15 +107,21 @@ def search(pattern: re.Pattern[str], text: str) -> tuple[int, int] | None:
 
 def string_leaves(value: Any, depth: int = 0) -> Iterator[str]:
     """Non-blank strings inside a JSON-like value, in document order (bounded depth)."""
+    found: list[str] = []
+    _collect_leaves(value, depth, found)  # one list, not a chain of nested generators
+    return iter(found)
+
+
+def _collect_leaves(value: Any, depth: int, found: list[str]) -> None:
     if isinstance(value, str):
         if value.strip():
-            yield value
+            found.append(value)
     elif depth < 12 and isinstance(value, dict):
         for item in value.values():
-            yield from string_leaves(item, depth + 1)
+            _collect_leaves(item, depth + 1, found)
     elif depth < 12 and isinstance(value, list | tuple):
         for item in value:
-            yield from string_leaves(item, depth + 1)
+            _collect_leaves(item, depth + 1, found)
 
 
 def run_texts(run: Run) -> Iterator[str]:
