@@ -8,16 +8,13 @@ and ``refinery apply --json`` must still print one JSON object for a script.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
 from typer.testing import CliRunner
 
 from refinery.cli import app
-from sample_paths import EXAMPLES
 
 TRACE = "examples/weather-agent/trace.json"
 EXPECTED = "should say the weather service is unavailable instead of guessing"
@@ -26,14 +23,6 @@ FILES = [
     "--eval-files", "examples/weather-agent/evals/cases.json",
     "--config-files", "examples/weather-agent/config.yaml",
 ]  # fmt: skip
-
-
-@pytest.fixture
-def agent_repo(git_repo: Path) -> Path:
-    shutil.copytree(EXAMPLES, git_repo / "examples")
-    subprocess.run(["git", "add", "-A"], cwd=git_repo, check=True)
-    subprocess.run(["git", "commit", "-qm", "agent"], cwd=git_repo, check=True)
-    return git_repo
 
 
 def _cli(*args: str) -> Any:

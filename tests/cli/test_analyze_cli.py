@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shlex
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from refinery.cli import app
-from sample_paths import EXAMPLES, ROOT
+from sample_paths import ROOT
 
 EXPECTED = "should say the weather service is unavailable instead of guessing"
 FILES = [
@@ -22,15 +21,6 @@ FILES = [
     "--config-files", "examples/weather-agent/config.yaml",
 ]  # fmt: skip
 TRACE = "examples/weather-agent/trace.json"
-
-
-@pytest.fixture
-def agent_repo(git_repo: Path) -> Path:
-    """A git repository holding a committed copy of the example agent."""
-    shutil.copytree(EXAMPLES, git_repo / "examples")
-    subprocess.run(["git", "add", "-A"], cwd=git_repo, check=True)
-    subprocess.run(["git", "commit", "-qm", "agent"], cwd=git_repo, check=True)
-    return git_repo
 
 
 def _analyze(*extra: str) -> Any:

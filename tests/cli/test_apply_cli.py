@@ -39,15 +39,6 @@ def _git(root: Path, *args: str) -> str:
     ).stdout
 
 
-@pytest.fixture
-def agent_repo(git_repo: Path) -> Path:
-    """A git repository holding a committed copy of the example agent."""
-    shutil.copytree(EXAMPLES, git_repo / "examples")
-    _git(git_repo, "add", "-A")
-    _git(git_repo, "commit", "-qm", "agent")
-    return git_repo
-
-
 def _analyze(*extra: str) -> Any:
     return CliRunner().invoke(
         app, ["analyze", TRACE, "--project", "weather", "--expected", EXPECTED, *FILES, *extra]

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +18,6 @@ from typer.testing import CliRunner
 from refinery.cli import app
 from refinery.config import Settings
 from refinery.llm.fake import FakeProvider
-from sample_paths import EXAMPLES
 
 registry = importlib.import_module("refinery.llm.provider")
 PROMPT = "examples/weather-agent/prompts/system_prompt.txt"
@@ -64,14 +61,6 @@ def scripted_llm(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[FakeProvider]
     registry.provider_names()  # built-ins first, so the fixture's entry is not overwritten
     monkeypatch.setitem(registry._FACTORIES, "scripted", factory)
     yield made
-
-
-@pytest.fixture
-def agent_repo(git_repo: Path) -> Path:
-    shutil.copytree(EXAMPLES, git_repo / "examples")
-    subprocess.run(["git", "add", "-A"], cwd=git_repo, check=True)
-    subprocess.run(["git", "commit", "-qm", "agent"], cwd=git_repo, check=True)
-    return git_repo
 
 
 def _cli(*args: str) -> Any:

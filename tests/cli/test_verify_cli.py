@@ -4,7 +4,6 @@ model played by an OpenAI-compatible loopback server."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +14,7 @@ from pytest_httpserver import HTTPServer
 from typer.testing import CliRunner
 
 from refinery.cli import app
-from sample_paths import EXAMPLES, ROOT
+from sample_paths import ROOT
 
 sys.path.insert(0, str(ROOT / "tests" / "verify"))
 from loopback_agent import LoopbackModel  # noqa: E402
@@ -27,14 +26,6 @@ FILES = [
     "--config-files", "examples/weather-agent/config.yaml",
 ]  # fmt: skip
 TRACE = "examples/weather-agent/trace.json"
-
-
-@pytest.fixture
-def agent_repo(git_repo: Path) -> Path:
-    shutil.copytree(EXAMPLES, git_repo / "examples")
-    subprocess.run(["git", "add", "-A"], cwd=git_repo, check=True)
-    subprocess.run(["git", "commit", "-qm", "agent"], cwd=git_repo, check=True)
-    return git_repo
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ never written to: the user's data matters more than the index, which can be rebu
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -77,7 +78,7 @@ def connect(state_dir: Path) -> Iterator[sqlite3.Connection]:
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
     try:
-        _prepare(db, path)
+        _prepare_when_free(db, path)
         yield db
     except sqlite3.DatabaseError as exc:
         raise _unusable(path, exc) from exc
@@ -95,6 +96,26 @@ def transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")
+
+
+def _prepare_when_free(db: sqlite3.Connection, path: Path) -> None:
+    """``_prepare``, waiting out the moments SQLite answers "locked" without its busy handler.
+
+    Switching a new file to WAL, or a first migration racing another process, can be refused at
+    once rather than waited for; the busy timeout is honoured here instead.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    delay = 0.01
+    while True:
+        try:
+            _prepare(db, path)
+            return
+        except (sqlite3.OperationalError, ConfigError) as exc:
+            locked = "locked" in str(exc) or "busy" in str(exc)
+            if not locked or time.monotonic() + delay > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.25)
 
 
 def _prepare(db: sqlite3.Connection, path: Path) -> None:
