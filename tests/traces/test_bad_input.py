@@ -37,6 +37,7 @@ def _otlp(*spans: dict[str, Any]) -> str:
         (b'{"hello": "world"}', "no known trace format"),
         (b"[1, 2, 3]", "no known trace format"),
         (b"42", "no known trace format"),
+        (b'{"post": 1, "patch": []}', "'post' and 'patch' must be lists of runs"),
         (b"[" * 100_000, "JSON"),
     ],
 )

@@ -44,7 +44,14 @@ def _looks_like_run(value: Any) -> bool:
 def parse(doc: Any, origin: str) -> Trace:
     """A Trace from any of the three LangSmith shapes."""
     if isinstance(doc, dict) and ("post" in doc or "patch" in doc):
-        raw_runs = merge_ingest(doc.get("post") or [], doc.get("patch") or [])
+        posts, patches = doc.get("post") or [], doc.get("patch") or []
+        if not isinstance(posts, list) or not isinstance(patches, list):
+            raise InputError(
+                f"cannot read {origin}: an ingest payload's 'post' and 'patch' must be lists "
+                "of runs",
+                "export the trace again",
+            )
+        raw_runs = merge_ingest(posts, patches)
     else:
         raw_runs = doc["runs"] if isinstance(doc, dict) else doc
     return runs_to_trace(raw_runs, source="file", origin=origin)
