@@ -76,3 +76,32 @@ def test_regex_searches_per_run_stay_flat_as_the_trace_grows(tmp_path: Path) -> 
     # Four times the runs, and a conversation four times longer in every late call: the work per
     # run must not follow the conversation's length.
     assert per_run_large <= per_run_small * 1.15, (per_run_small, per_run_large)
+
+
+def _python_calls(trace: Trace) -> int:
+    calls = 0
+
+    def count(frame: FrameType, event: str, arg: Any) -> None:
+        nonlocal calls
+        calls += event == "call"
+
+    sys.setprofile(count)
+    try:
+        find_divergence(trace, ())
+    finally:
+        sys.setprofile(None)
+    return calls
+
+
+def test_locating_the_divergence_in_a_long_chat_stays_linear(tmp_path: Path) -> None:
+    def chat(turns: int) -> Trace:
+        messages = [{"role": "user", "content": "Plan my trip."}]
+        messages += [{"role": "assistant", "content": f"Step {i}."} for i in range(turns)]
+        path = tmp_path / f"chat_{turns}.json"
+        path.write_text(json.dumps(messages), encoding="utf-8")
+        return load_trace_file(path)
+
+    small, large = chat(100), chat(400)
+    per_run_small = _python_calls(small) / len(small)
+    per_run_large = _python_calls(large) / len(large)
+    assert per_run_large <= per_run_small * 1.15, (per_run_small, per_run_large)

@@ -18,15 +18,26 @@ from functools import cache
 
 from ..knowledge.data import load_data
 from ..models.diagnosis import Divergence, Evidence
-from ..models.findings import Finding
+from ..models.findings import Finding, FindingKind
 from ..traces.model import Run, RunKind, Trace
 from .detectors.errors import classify, error_excerpt
 from .detectors.excerpts import head, window
 
-_LIMIT_KINDS = ("step_limit", "finish_length", "near_context_window", "context_trimmed")
-_LOOP_KINDS = ("loop_tool_call",)
+_LIMIT_KINDS = (
+    FindingKind.STEP_LIMIT,
+    FindingKind.FINISH_LENGTH,
+    FindingKind.NEAR_CONTEXT_WINDOW,
+    FindingKind.CONTEXT_TRIMMED,
+)
+_LOOP_KINDS = (FindingKind.LOOP_TOOL_CALL,)
 _ERROR_KINDS = frozenset(
-    ("tool_error", "tool_output_error", "infrastructure_error", "run_error", "bad_tool_arguments")
+    (
+        FindingKind.TOOL_ERROR,
+        FindingKind.TOOL_OUTPUT_ERROR,
+        FindingKind.INFRASTRUCTURE_ERROR,
+        FindingKind.RUN_ERROR,
+        FindingKind.BAD_TOOL_ARGUMENTS,
+    )
 )
 _TRANSCRIPT_ID = re.compile(r"msg-(\d+)")
 _CODE_ACTION = re.compile(r"```(?:py|python|sh|bash|shell)\b|<code>", re.IGNORECASE)
@@ -75,7 +86,7 @@ def find_divergence(trace: Trace, findings: Sequence[Finding]) -> Candidate | No
         c
         for c in (
             _fabrication(steps),
-            _first_failure(trace, steps, findings),
+            _first_failure(steps, findings),
             _first_of(trace, findings, _LOOP_KINDS, "the first repeated call of a loop"),
             _first_of(trace, findings, _LIMIT_KINDS, "this call hit a limit"),
         )
@@ -146,7 +157,7 @@ def _fabrication(steps: list[Run]) -> Candidate | None:
     return None
 
 
-def _first_failure(trace: Trace, steps: list[Run], findings: Sequence[Finding]) -> Candidate | None:
+def _first_failure(steps: list[Run], findings: Sequence[Finding]) -> Candidate | None:
     """The first failed tool or code execution, attributed to the agent turn at fault.
 
     Code that fails when run (a traceback, a non-zero exit code) was written by the turn that issued
@@ -160,7 +171,7 @@ def _first_failure(trace: Trace, steps: list[Run], findings: Sequence[Finding]) 
         excerpt = _failure_excerpt(run, flagged.get(run.id))
         if excerpt is None:
             continue
-        what = f"{_speaker(run)} failed: {_first_line(excerpt)}"
+        what = f"{_speaker(run)} failed: {error_excerpt(excerpt)[:160]}"
         issuer = next((s for s in reversed(steps[:index]) if _is_agent_turn(s)), None)
         if issuer is not None and _CODE_FAILURE.search(excerpt) and _ran_code(issuer, run):
             turn: Run | None = issuer
@@ -172,12 +183,6 @@ def _first_failure(trace: Trace, steps: list[Run], findings: Sequence[Finding]) 
             return Candidate(run=run, reason=what, quote=excerpt)
         return Candidate(run=turn, reason=reason, quote=head(turn.output_text))
     return None
-
-
-def _first_line(excerpt: str) -> str:
-    """The error's own words: the first line, without a traceback header glued to it."""
-    line = error_excerpt(excerpt).split("Traceback (most recent call last)")[0].strip()
-    return (line or error_excerpt(excerpt))[:160]
 
 
 def _ran_code(issuer: Run, executor: Run) -> bool:
@@ -206,7 +211,7 @@ def _failure_excerpt(run: Run, flagged: str | None) -> str | None:
 
 
 def _first_of(
-    trace: Trace, findings: Sequence[Finding], kinds: tuple[str, ...], reason: str
+    trace: Trace, findings: Sequence[Finding], kinds: tuple[FindingKind, ...], reason: str
 ) -> Candidate | None:
     hits = [f for f in findings if f.kind in kinds and f.run_id in trace]
     if not hits:
@@ -226,7 +231,8 @@ def _first_action(steps: list[Run]) -> Candidate | None:
     """
     agents = [s for s in steps if _is_agent_turn(s)]
     workers = [s for s in agents[1:] if not _is(s, _signals().coordinators)] or agents
-    run = next((s for s in workers if _acts(s, steps)), workers[0] if workers else None)
+    tool_next = _tool_runs_next(steps)
+    run = next((s for s in workers if _acts(s, tool_next[s.id])), workers[0] if workers else None)
     if run is None:
         return None
     reason = (
@@ -236,9 +242,16 @@ def _first_action(steps: list[Run]) -> Candidate | None:
     return Candidate(run=run, reason=reason, quote=head(run.output_text))
 
 
-def _acts(run: Run, steps: list[Run]) -> bool:
-    if any(m.tool_calls for m in run.output_messages) or _CODE_ACTION.search(run.output_text):
-        return True
-    after = steps[steps.index(run) + 1 :]
-    following = next((s for s in after if s.kind is RunKind.LLM or _is_executor(s)), None)
-    return following is not None and following.kind is not RunKind.LLM and _is_executor(following)
+def _tool_runs_next(steps: list[Run]) -> dict[str, bool]:
+    """For each step, whether the next model call or executor after it is a tool run (one pass)."""
+    following: dict[str, bool] = {}
+    tool_next = False
+    for run in reversed(steps):
+        following[run.id] = tool_next
+        tool_next = run.kind is not RunKind.LLM and _is_executor(run)
+    return following
+
+
+def _acts(run: Run, tool_next: bool) -> bool:
+    calls = any(m.tool_calls for m in run.output_messages)
+    return tool_next or calls or bool(_CODE_ACTION.search(run.output_text))
