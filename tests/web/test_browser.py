@@ -87,6 +87,10 @@ def _analyse(page: Any, base: str, trace: str, project: str, shot: bool = False)
     with page.expect_response(re.compile(r".*/start/files\?project=.*")):
         page.fill("#project", project)
         page.press("#project", "Tab")
+    # The file list is swapped in after its response arrives: tick boxes only once it has settled.
+    page.wait_for_function(
+        "!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
+    )
     for kind, path in FILES.items():
         page.check(f"input[name={kind}][value='{path}']")
     page.select_option("select[name=trace_path]", trace)
@@ -117,6 +121,7 @@ def test_readme_example_end_to_end(page: Any, server: tuple[str, Path]) -> None:
     expect(first.locator("td.right.add", has_text=line)).to_be_visible()
     _shot(page, "fixes")
     first.get_by_role("button", name="Apply this fix…").click()
+    original = (repo / edit["file"]).read_text()
     dialog = first.locator("dialog")
     expect(dialog).to_contain_text(edit["file"])
     expect(dialog).to_contain_text(f"Refinery: {best['title']}")
@@ -126,7 +131,7 @@ def test_readme_example_end_to_end(page: Any, server: tuple[str, Path]) -> None:
     assert line in (repo / edit["file"]).read_text()
     page.locator("#fix-1").get_by_role("button", name="Undo this change").click()
     expect(page.locator("#fix-1 .notice")).to_contain_text("Undone")
-    assert line not in (repo / edit["file"]).read_text()
+    assert (repo / edit["file"]).read_text() == original
     page.goto(base + "/history")
     expect(page.locator("table.history").last).to_contain_text("undone")
     _shot(page, "history")
