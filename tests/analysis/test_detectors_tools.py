@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
-from refinery.analysis.detectors import tools
+from refinery.analysis.detectors import run_detectors, tools
 from refinery.analysis.detectors.excerpts import quotes
 from refinery.analysis.findings import DetectorInput, Finding, Severity
 from refinery.traces.model import Message, Run, RunKind, ToolCall, Trace, build_trace
-from refinery.traces.sources import load_trace
+from refinery.traces.sources import load_trace, load_trace_file
 from sample_paths import FIXTURES as SAMPLE_FIXTURES
 
 FIXTURES = SAMPLE_FIXTURES
@@ -153,3 +156,39 @@ def test_tool_without_recorded_output_or_with_content_is_not_empty() -> None:
         _tool("t1", None), _tool("t2", "0"), _tool("t3", None, error="x", status="error")
     )
     assert _found(tools.empty_tool_results, trace) == []
+
+
+def test_a_scratchpad_tools_empty_result_is_by_design_and_the_last_worded_turn_is_the_answer(
+    tmp_path: Path,
+) -> None:
+    # tau-bench's "think" tool always returns "", and the episode ends with a tool-only turn.
+    think = {
+        "id": "t1",
+        "type": "function",
+        "function": {"name": "think", "arguments": '{"thought": "check policy"}'},
+    }
+    lookup = {"id": "t2", "type": "function", "function": {"name": "find_order", "arguments": "{}"}}
+    transfer = {
+        "id": "t3",
+        "type": "function",
+        "function": {"name": "transfer_to_human_agents", "arguments": "{}"},
+    }
+    messages = [
+        {"role": "user", "content": "Return my order."},
+        {"role": "assistant", "content": "", "tool_calls": [think]},
+        {"role": "tool", "tool_call_id": "t1", "name": "think", "content": ""},
+        {"role": "assistant", "content": "", "tool_calls": [lookup]},
+        {"role": "tool", "tool_call_id": "t2", "name": "find_order", "content": ""},
+        {"role": "assistant", "content": "I will transfer you.", "tool_calls": []},
+        {"role": "assistant", "content": "", "tool_calls": [transfer]},
+        {"role": "tool", "tool_call_id": "t3", "name": "transfer_to_human_agents",
+         "content": "Transfer successful"},
+    ]  # fmt: skip
+    path = tmp_path / "chat.json"
+    path.write_text(json.dumps(messages), encoding="utf-8")
+    trace = load_trace_file(path)
+    found = run_detectors(DetectorInput(trace=trace, expected="should confirm first"))
+    empty = [f for f in found if f.kind == "empty_tool_result"]
+    assert [trace.get(f.run_id).tool_name for f in empty] == ["find_order"]  # type: ignore[union-attr]
+    assert trace.root.outputs == {"content": "I will transfer you."}
+    assert not [f for f in found if f.kind == "empty_final_output"]

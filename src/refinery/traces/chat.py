@@ -251,7 +251,8 @@ class _Pairing:
 
 
 def _root(trace_id: str, messages: list[Message], opening: list[Any]) -> Run:
-    last = next((m.content for m in reversed(messages) if m.role == "assistant"), "")
+    # The final answer: a last assistant turn that only calls a tool has no words of its own.
+    last = next((m.content for m in reversed(messages) if m.role == "assistant" and m.content), "")
     return Run(
         id=ROOT_ID,
         trace_id=trace_id,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
+from ...knowledge.words import identifier_words, says
 from ...traces.model import Message, Run, RunKind, Trace
 from ..findings import DetectorInput, Finding, FindingKind, Severity, detector
 from .errors import INFRA, classify, error_excerpt
@@ -118,8 +119,10 @@ def _is_empty_result(run: Run) -> bool:
 def empty_tool_results(data: DetectorInput) -> Iterator[Finding]:
     """Tool runs that succeeded but returned nothing the model could use."""
     for run in data.trace.runs:
-        if run.kind is RunKind.TOOL and not run.failed and _is_empty_result(run):
-            name = run.tool_name or run.name
+        if run.kind is not RunKind.TOOL or run.failed or not _is_empty_result(run):
+            continue
+        name = run.tool_name or run.name
+        if not says("scratchpad_tools", identifier_words(name)):
             message = f"tool '{name}' returned an empty result"
             evidence = run.tool_result.strip() if run.tool_result else ""
             yield finding(FindingKind.EMPTY_TOOL_RESULT, Severity.MEDIUM, run, message, evidence)
