@@ -61,8 +61,8 @@ def test_a_rule_in_the_prompt_is_never_missing_and_word_overlap_is_low_confidenc
     restated = next(h for h in out.hypotheses if h.strategy == "reposition_rule")
     assert restated.edits[0].file == "prompt.txt"
     assert restated.edits[0].replace.endswith(
-        "applies to every answer): Always confirm the refund amount with the customer before "
-        "issuing it."
+        "\n- IMPORTANT, repeated on purpose: Always confirm the refund amount with the customer "
+        "before issuing it."
     )
 
 

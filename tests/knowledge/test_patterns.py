@@ -40,10 +40,7 @@ def test_model_specific_patterns_are_chosen_by_family() -> None:
 def test_render_fills_placeholders_from_the_expectation() -> None:
     rule = next(p for p in load_patterns() if p.id == "general.restate-ignored-rule")
     text = rule.render({"existing_rule": "Always answer in French."})
-    assert text == (
-        "IMPORTANT (repeated from above because it was ignored in a real conversation, and it "
-        "applies to every answer): Always answer in French."
-    )
+    assert text == "IMPORTANT, repeated on purpose: Always answer in French."
     assert "{" not in rule.render({})
 
 
